@@ -1,0 +1,63 @@
+"""The `batchrun` command line: a thin click layer over the library.
+
+Each command lives in its own module under `batchrun.commands`; this module only builds the
+group and maps every error a user can cause to one readable line and its exit code.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+
+import click
+
+from batchrun import __version__
+from batchrun.errors import BatchrunError, ExitCode
+
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class BatchrunGroup(click.Group):
+    """A click group that ends every known failure with a message, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BatchrunError as exc:
+            click.echo(f"batchrun: error: {exc}", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("batchrun: interrupted", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except OSError as exc:
+            if exc.errno not in _DISK_ERRNOS:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.echo(f"batchrun: error: cannot write{where}: {exc.strerror}", err=True)
+            ctx.exit(int(ExitCode.LOCAL_IO))
+        return None  # unreachable: ctx.exit raises
+
+
+@click.group(cls=BatchrunGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="batchrun")
+def cli() -> None:
+    """Run batches of Skyvern browser-automation tasks declared in a YAML file."""
+
+
+def _register_commands() -> None:
+    # Imported here so that each command module may import `cli` helpers without a cycle.
+    from batchrun.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="batchrun")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

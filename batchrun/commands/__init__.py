@@ -1,0 +1,7 @@
+"""One module per CLI command (or command group); `COMMANDS` is what `batchrun` offers."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
