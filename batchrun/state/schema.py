@@ -1,0 +1,111 @@
+"""The SQLite schema of the state file, versioned as a chain of forward migrations.
+
+A state file written by an older batchrun is migrated in place when it is opened; a newer
+one is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("batchrun")
+_KNOWN: list[str] = []
+
+
+def _migration(fn: Callable[[Database], None]) -> Callable[[Database], None]:
+    _KNOWN.append(fn.__name__)
+    return MIGRATIONS()(fn)
+
+
+@_migration
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            spec_name TEXT NOT NULL,
+            run_key TEXT NOT NULL,
+            spec_path TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT,
+            UNIQUE (spec_name, run_key)
+        );
+        CREATE TABLE tasks (
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            task_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            state TEXT NOT NULL,
+            -- the number of remote runs this task may have created, over every `apply`
+            attempts INTEGER NOT NULL DEFAULT 0,
+            -- attempts counted against the retry policy start again from here on each `apply`
+            round_start INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT,
+            last_status TEXT,
+            failure_reason TEXT,
+            output_json TEXT,
+            output_verdict TEXT,
+            validation_error TEXT,
+            step_count INTEGER,
+            total_steps INTEGER NOT NULL DEFAULT 0,
+            started_at TEXT,
+            finished_at TEXT,
+            next_attempt_at TEXT,
+            app_url TEXT,
+            run_response_json TEXT,
+            timeline_json TEXT,
+            files_json TEXT,
+            -- 1 once the results directory holds this task's final outcome and files
+            exported INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (batch_id, task_id)
+        );
+        CREATE INDEX tasks_by_state ON tasks (batch_id, state);
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            task_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            attempt_key TEXT NOT NULL UNIQUE,
+            phase TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            request_json TEXT NOT NULL,
+            reserved_steps INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT,
+            run_type TEXT,
+            status TEXT,
+            step_count INTEGER,
+            failure_reason TEXT,
+            response_json TEXT,
+            prepared_at TEXT NOT NULL,
+            accepted_at TEXT,
+            finished_at TEXT
+        );
+        CREATE INDEX attempts_by_task ON attempts (batch_id, task_id, number);
+        CREATE INDEX attempts_by_phase ON attempts (batch_id, phase);
+        CREATE INDEX attempts_by_run ON attempts (run_id);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            ts TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            level TEXT NOT NULL,
+            task_id TEXT,
+            attempt INTEGER,
+            run_id TEXT,
+            status TEXT,
+            message TEXT,
+            data_json TEXT
+        );
+        CREATE INDEX events_by_batch ON events (batch_id, id);
+        """
+    )
+
+
+def known_migration_names() -> frozenset[str]:
+    return frozenset(_KNOWN)

@@ -1,0 +1,228 @@
+"""The state store: transitions, recovery views, locking and file handling on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from batchrun.errors import BatchLockedError, LocalIOError
+from batchrun.state import (
+    AttemptPhase,
+    BatchLock,
+    Failed,
+    RetryLater,
+    Succeeded,
+    TaskState,
+    now_utc,
+    open_store,
+)
+
+
+@dataclass(frozen=True)
+class FakeTask:
+    id: str
+    position: int
+    kind: str = "task"
+    content_hash: str = "h1"
+
+
+def _store(tmp_path: Path):
+    store = open_store(tmp_path / "state.db")
+    batch = store.create_batch("prices", "r1", "jobs/prices.yaml")
+    return store, batch
+
+
+def test_new_tasks_are_pending_and_listed_in_spec_order(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path)
+    store.start_round(batch.id, [FakeTask("b", 1), FakeTask("a", 0)])
+    assert [r.task_id for r in store.task_records(batch.id)] == ["a", "b"]
+    assert store.count_by_state(batch.id) == {"pending": 2}
+
+
+def test_attempt_lifecycle_to_success(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path)
+    store.start_round(batch.id, [FakeTask("a", 0)])
+    attempt = store.begin_attempt(
+        batch.id, "a", attempt_key="br-k1", kind="task", request={"prompt": "p"}, reserved_steps=10
+    )
+    assert attempt.phase is AttemptPhase.PREPARED and attempt.number == 1
+    assert store.scheduling_rows(batch.id)["a"].state is TaskState.SUBMITTING
+    assert store.usage(batch.id).runs == 1 and store.usage(batch.id).steps == 10
+
+    store.attempt_accepted(
+        attempt,
+        batch_id=batch.id,
+        run_id="tsk_1",
+        run_type="task_v1",
+        status="queued",
+        app_url="http://app/tsk_1",
+    )
+    assert [a.run_id for a in store.open_attempts(batch.id)] == ["tsk_1"]
+    store.attempt_progress(attempt, batch_id=batch.id, status="running", step_count=2)
+    store.finish_attempt(
+        attempt,
+        batch_id=batch.id,
+        status="completed",
+        step_count=4,
+        failure_reason=None,
+        response={"run_id": "tsk_1", "status": "completed"},
+        outcome=Succeeded({"price": 3}, "valid", None),
+    )
+    record = store.task_record(batch.id, "a")
+    assert record is not None
+    assert (record.state, record.output, record.total_steps, record.run_id) == (
+        "succeeded",
+        {"price": 3},
+        4,
+        "tsk_1",
+    )
+    assert store.open_attempts(batch.id) == []
+    assert store.usage(batch.id).steps == 4  # the reservation is replaced by the real count
+
+
+def test_not_created_attempt_does_not_count_as_a_try(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path)
+    store.start_round(batch.id, [FakeTask("a", 0)])
+    attempt = store.begin_attempt(
+        batch.id, "a", attempt_key="br-k1", kind="task", request={}, reserved_steps=0
+    )
+    store.attempt_not_created(attempt, batch_id=batch.id, reason="429", final=False)
+    row = store.scheduling_rows(batch.id)["a"]
+    assert (row.state, row.attempts) == (TaskState.PENDING, 0)
+    assert store.usage(batch.id).runs == 0
+    second = store.begin_attempt(
+        batch.id, "a", attempt_key="br-k2", kind="task", request={}, reserved_steps=0
+    )
+    assert second.number == 2  # numbers stay unique even when an attempt created nothing
+
+
+def test_failed_task_gets_a_fresh_round_and_changed_success_reruns(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path)
+    store.start_round(batch.id, [FakeTask("a", 0), FakeTask("b", 1)])
+    for task_id, outcome in (("a", Failed("boom")), ("b", Succeeded({}, None, None))):
+        attempt = store.begin_attempt(
+            batch.id,
+            task_id,
+            attempt_key=f"k-{task_id}",
+            kind="task",
+            request={},
+            reserved_steps=0,
+        )
+        store.attempt_accepted(
+            attempt,
+            batch_id=batch.id,
+            run_id=f"r-{task_id}",
+            run_type=None,
+            status="queued",
+            app_url=None,
+        )
+        store.finish_attempt(
+            attempt,
+            batch_id=batch.id,
+            status="failed",
+            step_count=1,
+            failure_reason="x",
+            response=None,
+            outcome=outcome,
+        )
+    store.start_round(batch.id, [FakeTask("a", 0), FakeTask("b", 1, content_hash="h2")])
+    rows = store.scheduling_rows(batch.id)
+    assert rows["a"].state is TaskState.PENDING and rows["a"].tries_this_round == 0
+    assert rows["a"].attempts == 1
+    assert rows["b"].state is TaskState.PENDING and rows["b"].content_hash == "h2"
+
+
+def test_retry_wait_keeps_its_round_across_applies(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path)
+    store.start_round(batch.id, [FakeTask("a", 0)])
+    attempt = store.begin_attempt(
+        batch.id, "a", attempt_key="k", kind="task", request={}, reserved_steps=0
+    )
+    due = now_utc() + timedelta(seconds=30)
+    store.finish_attempt(
+        attempt,
+        batch_id=batch.id,
+        status="failed",
+        step_count=1,
+        failure_reason="x",
+        response=None,
+        outcome=RetryLater(due, "failed"),
+    )
+    store.start_round(batch.id, [FakeTask("a", 0)])
+    row = store.scheduling_rows(batch.id)["a"]
+    assert row.state is TaskState.RETRY_WAIT and row.tries_this_round == 1
+    assert row.next_attempt_at == due
+
+
+def test_events_are_written_with_the_next_transition(tmp_path: Path) -> None:
+    from batchrun.events import BatchEvent, EventKind
+
+    store, batch = _store(tmp_path)
+    store.add_event(batch.id, BatchEvent(EventKind.WARNING, "prices", "hello", task="a"))
+    assert store.events(batch.id) == []
+    store.start_round(batch.id, [FakeTask("a", 0)])
+    [event] = store.events(batch.id)
+    assert (event["kind"], event["task"], event["message"]) == ("warning", "a", "hello")
+
+
+def test_a_file_that_is_not_a_state_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(LocalIOError, match="state file"):
+        open_store(path)
+    with pytest.raises(LocalIOError, match="directory"):
+        open_store(tmp_path)
+
+
+def test_a_state_file_from_a_newer_batchrun_is_refused(tmp_path: Path) -> None:
+    open_store(tmp_path / "state.db").close()
+    conn = sqlite3.connect(tmp_path / "state.db")
+    conn.execute(
+        "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+        "VALUES ('batchrun', 'm999_future', 'x')"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(LocalIOError, match="newer batchrun"):
+        open_store(tmp_path / "state.db")
+
+
+def test_second_lock_holder_is_refused_and_a_killed_holder_is_taken_over(tmp_path: Path) -> None:
+    state_path = tmp_path / "state.db"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from batchrun.state import BatchLock
+            BatchLock(Path({str(state_path)!r}), "prices", "r1").acquire()
+            print("locked", flush=True)
+            time.sleep(120)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(BatchLockedError, match=f"pid {holder.pid}"):
+            BatchLock(state_path, "prices", "r1").acquire()
+        # another batch instance is independent
+        with BatchLock(state_path, "prices", "r2"):
+            pass
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    with BatchLock(state_path, "prices", "r1"):
+        pass
