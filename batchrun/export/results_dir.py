@@ -1,0 +1,90 @@
+"""The results directory of one batch run: `<results>/<spec name>/<run key>/`.
+
+    outputs.jsonl, outputs.csv     one row per task, spec order
+    summary.json                   counts, steps, wall time, retries, budget use
+    tasks/<task id>/output.json    the task's output
+    tasks/<task id>/run.json       the final run response, secrets removed
+    tasks/<task id>/timeline.json  failed tasks only (when the run type has a timeline)
+    tasks/<task id>/files.json     what was downloaded: server name, size, sha256, errors
+    tasks/<task id>/files/         the run's downloaded files (safe names)
+    tasks/<task id>/artifacts/     screenshots / recordings, when the spec opts in
+
+Every file is written atomically, so the directory can be read (or the process killed) at
+any moment. Everything except downloaded files and artifacts is derived from the state, and
+`batchrun export` rewrites it at will.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from batchrun.export.atomic import atomic_write_text
+from batchrun.export.exported import ExportedFile
+from batchrun.export.tables import TaskRow, render_csv, render_jsonl, task_row, to_json
+
+FILES_DIR = "files"
+ARTIFACTS_DIR = "artifacts"
+
+
+class TaskResult(TaskRow, Protocol):
+    """The fields of `batchrun.state.TaskRecord` the per-task files are built from."""
+
+    run_response: dict[str, Any] | None
+    timeline: list[Any] | None
+
+
+class ResultsDir:
+    def __init__(self, results_root: Path, spec_name: str, run_key: str) -> None:
+        for label, part in (("spec name", spec_name), ("run key", run_key)):
+            _require_plain_component(label, part)
+        self.root = results_root
+        self.path = results_root / spec_name / run_key
+
+    def task_dir(self, task_id: str) -> Path:
+        _require_plain_component("task id", task_id)
+        return self.path / "tasks" / task_id
+
+    def files_dir(self, task_id: str) -> Path:
+        return self.task_dir(task_id) / FILES_DIR
+
+    def artifacts_dir(self, task_id: str) -> Path:
+        return self.task_dir(task_id) / ARTIFACTS_DIR
+
+    def write_task(self, record: TaskResult) -> None:
+        directory = self.task_dir(record.task_id)
+        _write_json(directory / "output.json", record.output)
+        _write_or_remove(directory / "run.json", record.run_response)
+        # A task that failed and then succeeded on resume must not keep its old timeline.
+        _write_or_remove(directory / "timeline.json", record.timeline)
+        files = [ExportedFile.from_value(f).as_dict() for f in record.files]
+        _write_or_remove(directory / "files.json", files or None)
+
+    def write_tables(self, records: Iterable[TaskRow]) -> None:
+        rows = [task_row(r) for r in sorted(records, key=lambda r: r.position)]
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path / "outputs.jsonl", render_jsonl(rows))
+        atomic_write_text(self.path / "outputs.csv", render_csv(rows))
+
+    def write_summary(self, summary: Mapping[str, Any]) -> None:
+        _write_json(self.path / "summary.json", dict(summary))
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, to_json(value, indent=2) + "\n")
+
+
+def _write_or_remove(path: Path, value: Any) -> None:
+    if value is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_json(path, value)
+
+
+def _require_plain_component(label: str, value: str) -> None:
+    # Spec names, run keys and task ids are validated upstream to be directory-safe; this
+    # guard keeps a bug there from ever writing outside the results directory.
+    if not value or value in (".", "..") or any(c in value for c in "/\\\x00"):
+        raise ValueError(f"{label} {value!r} cannot be used as a directory name")
