@@ -1,0 +1,241 @@
+"""One HTTP exchange with Skyvern (or a file host), and the retry loop around idempotent ones.
+
+The API key is added per request and only when the request's origin is the API's origin;
+redirects are followed here, hop by hop, so a redirect to another host never carries it
+(httpx would copy per-request headers onto a cross-origin redirect).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+
+from batchrun.client.errors import (
+    AuthError,
+    LinkExpiredError,
+    RateLimitedError,
+    ServerBusyError,
+    ServerError,
+    SkyvernError,
+    TransportError,
+    error_for_exception,
+    error_for_response,
+)
+
+log = logging.getLogger("batchrun.client")
+
+T = TypeVar("T")
+ThrottleCallback = Callable[[float | None], None]
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
+MAX_REDIRECTS = 5
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRetryPolicy:
+    """Exponential backoff with full jitter, bounded in attempts and in total time.
+
+    `Retry-After` is honoured but capped at `max_delay`, so a misbehaving proxy cannot
+    park the batch for an hour; tests use tiny values to stay fast.
+    """
+
+    attempts: int = 6  # total tries, the first included
+    initial: float = 0.5  # seconds; the first retry waits up to this
+    factor: float = 2.0
+    max_delay: float = 30.0
+    max_total: float = 120.0  # seconds from the first try; no retry would end later
+
+    def delay(self, retry_number: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry `retry_number` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        ceiling = min(self.max_delay, self.initial * self.factor ** (retry_number - 1))
+        return random.uniform(0.0, ceiling)
+
+
+def retryable_when_idempotent(error: SkyvernError) -> bool:
+    """GETs and cancels: repeating them is harmless, so every transient failure qualifies."""
+    return isinstance(error, RateLimitedError | ServerBusyError | ServerError | TransportError)
+
+
+def retryable_when_visible(error: SkyvernError) -> bool:
+    """Calls whose repetition is harmless but visible (a re-delivered webhook): retry only
+    when the server surely did nothing."""
+    if isinstance(error, TransportError):
+        return not error.request_sent
+    return isinstance(error, RateLimitedError | ServerBusyError)
+
+
+async def with_retries(
+    policy: HttpRetryPolicy,
+    operation: Callable[[], Awaitable[T]],
+    retryable: Callable[[SkyvernError], bool],
+    *,
+    what: str,
+) -> T:
+    started = time.monotonic()
+    retry_number = 0
+    while True:
+        try:
+            return await operation()
+        except SkyvernError as error:
+            retry_number += 1
+            if not retryable(error) or retry_number >= policy.attempts:
+                raise
+            delay = policy.delay(retry_number, getattr(error, "retry_after", None))
+            if time.monotonic() - started + delay > policy.max_total:
+                raise
+            log.debug("%s failed (%s); retry %d in %.2fs", what, error, retry_number, delay)
+            await anyio.sleep(delay)
+
+
+def origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
+    scheme = url.scheme.lower()
+    return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
+
+
+class ApiTransport:
+    """The shared connection pool, the API origin and its key; single exchanges only."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout,
+        retry: HttpRetryPolicy,
+        user_agent: str,
+        on_throttle: ThrottleCallback | None,
+    ) -> None:
+        self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self.origin = origin_of(self.base_url)
+        self.timeout = timeout
+        self.retry = retry
+        self._api_key = api_key
+        self._on_throttle = on_throttle
+        # No key in the client's default headers: it is added per request, per origin.
+        self._http = httpx.AsyncClient(
+            headers={"User-Agent": user_agent},
+            follow_redirects=False,
+            timeout=timeout,
+        )
+
+    def api_url(self, path: str) -> httpx.URL:
+        return self.base_url.join(path.lstrip("/"))
+
+    def is_api_origin(self, url: httpx.URL) -> bool:
+        return origin_of(url) == self.origin
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        params: list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """One exchange; a successful (2xx) response or a `SkyvernError`.
+
+        GET redirects are followed with the key re-decided for every hop. With
+        `stream=True` the caller must close the returned response.
+        """
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._http.build_request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=self._headers_for(url, headers),
+                timeout=timeout or self.timeout,
+            )
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.HTTPError as exc:
+                raise self._scrubbed(error_for_exception(exc)) from None
+            if response.is_success:
+                return response
+            if method == "GET" and response.is_redirect and "location" in response.headers:
+                url = response.url.join(response.headers["location"])
+                params = None  # the Location carries its own query
+                await response.aclose()
+                continue
+            raise await self._failure(response, stream=stream)
+        raise SkyvernError(f"more than {MAX_REDIRECTS} redirects starting from {url}")
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: Callable[[httpx.Response], T],
+        retryable: Callable[[SkyvernError], bool],
+        params: list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> T:
+        """An API call with retries; parsing is inside the retried part, so a truncated
+        body is retried like any other transient failure."""
+
+        async def attempt() -> T:
+            response = await self.send(
+                method, self.api_url(path), params=params, json=json, timeout=timeout
+            )
+            try:
+                return parse(response)
+            except ValueError as exc:  # JSON or validation errors
+                raise ServerError(
+                    f"unreadable response from {method} {path}: {exc}",
+                    status_code=response.status_code,
+                ) from None
+
+        return await with_retries(self.retry, attempt, retryable, what=f"{method} {path}")
+
+    def _headers_for(self, url: httpx.URL, extra: Mapping[str, str] | None) -> dict[str, str]:
+        if not self.is_api_origin(url):
+            return {}  # a file host gets nothing of ours, not even caller headers
+        headers = dict(extra or {})
+        headers["x-api-key"] = self._api_key
+        return headers
+
+    async def _failure(self, response: httpx.Response, *, stream: bool) -> SkyvernError:
+        try:
+            if stream:
+                await response.aread()
+        except httpx.HTTPError:
+            pass  # the status alone still says enough
+        finally:
+            await response.aclose()
+        error = self._scrubbed(error_for_response(response))
+        if isinstance(error, AuthError) and self._is_refused_link(response, error):
+            error = LinkExpiredError(error.detail, status_code=error.status_code)
+        if isinstance(error, RateLimitedError | ServerBusyError) and self._on_throttle:
+            self._on_throttle(error.retry_after)
+        return error
+
+    def _is_refused_link(self, response: httpx.Response, error: AuthError) -> bool:
+        # Our key is never sent to a file host, so its 401/403 means a stale signed link;
+        # the API's own content endpoint says the same of a bad or expired signature.
+        if not self.is_api_origin(response.url):
+            return True
+        return "expired artifact url" in error.detail.lower()
+
+    def _scrubbed(self, error: SkyvernError) -> SkyvernError:
+        # A proxy or a misbehaving server could echo the key back; it must not reach a log.
+        if self._api_key and self._api_key in error.detail:
+            error.detail = error.detail.replace(self._api_key, "***")
+            error.args = (error.detail,)
+        return error
