@@ -75,7 +75,7 @@ def task_row(record: TaskRow) -> dict[str, Any]:
         "step_count": record.step_count,
         "failure_reason": record.failure_reason,
         "files": [f.path for f in files if f.path],
-        "file_errors": [f"{f.filename or f.path}: {f.error}" for f in files if f.error],
+        "file_errors": [f"{f.filename or '(unnamed)'}: {f.error}" for f in files if f.error],
         "started_at": iso_utc(record.started_at),
         "finished_at": iso_utc(record.finished_at),
         "app_url": record.app_url,

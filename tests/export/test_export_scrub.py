@@ -21,7 +21,9 @@ def test_secret_strings_and_sensitive_keys_are_masked() -> None:
             "proxy_location": {"url": "http://user:proxy-pass@proxy.example:8080"},
             "x-api-key": API_KEY,
         },
-        "downloaded_files": [{"url": "https://api.example/v1/artifacts/a1/content?expiry=9&kid=k&sig=SIGNATURE"}],
+        "downloaded_files": [
+            {"url": "https://api.example/v1/artifacts/a1/content?expiry=9&kid=k&sig=SIGNATURE"}
+        ],
     }
     scrubbed = scrub_secrets(run, [API_KEY])
     text = json.dumps(scrubbed)
