@@ -349,6 +349,12 @@ class StateStore:
     def task_record(self, batch_id: int, task_id: str) -> TaskRecord | None:
         return next(self.task_records(batch_id, [task_id]), None)
 
+    def task_state(self, batch_id: int, task_id: str) -> TaskState | None:
+        row = self._conn.execute(
+            "SELECT state FROM tasks WHERE batch_id = ? AND task_id = ?", (batch_id, task_id)
+        ).fetchone()
+        return TaskState(row[0]) if row else None
+
     def count_by_state(self, batch_id: int) -> dict[str, int]:
         rows = self._conn.execute(
             "SELECT state, COUNT(*) FROM tasks WHERE batch_id = ? GROUP BY state", (batch_id,)

@@ -1,0 +1,74 @@
+"""Slowing the whole batch down when the API says it is overloaded.
+
+A 429 (often without `Retry-After`) or a 503 is a signal about the account or the server,
+not about one task, so every caller reacts: new work pauses until the hint (or a growing
+backoff) has passed, and the number of runs allowed in flight is cut multiplicatively, then
+recovers by one after each stretch of quiet (AIMD, as TCP does).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import anyio
+
+MIN_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0
+CUT_FACTOR = 0.7
+# Cuts closer together than this are one episode: a burst of 429s answering requests that
+# were all sent before the first one must not collapse the window to 1.
+CUT_SPACING_S = 2.0
+
+
+class Throttle:
+    def __init__(
+        self,
+        limiter: anyio.CapacityLimiter,
+        maximum: int,
+        *,
+        on_cut: Callable[[int, float | None], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limiter = limiter
+        self._maximum = maximum
+        self._on_cut = on_cut
+        self._clock = clock
+        self._paused_until = 0.0
+        self._backoff = MIN_BACKOFF_S
+        self._last_cut = float("-inf")
+        self._quiet_successes = 0
+        self.hits = 0
+
+    @property
+    def limit(self) -> int:
+        return int(self._limiter.total_tokens)
+
+    def hit(self, retry_after: float | None) -> None:
+        """The API answered 429 or 503: pause new requests and shrink the window."""
+        self.hits += 1
+        now = self._clock()
+        pause = retry_after if retry_after is not None else self._backoff
+        self._paused_until = max(self._paused_until, now + min(pause, MAX_BACKOFF_S))
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+        self._quiet_successes = 0
+        if now - self._last_cut >= CUT_SPACING_S:
+            self._last_cut = now
+            new_limit = max(1, int(self.limit * CUT_FACTOR))
+            if new_limit != self.limit:
+                self._limiter.total_tokens = new_limit
+            if self._on_cut is not None:
+                self._on_cut(new_limit, retry_after)
+
+    def success(self) -> None:
+        """A request went through: after a quiet stretch, allow one more run in flight."""
+        self._backoff = MIN_BACKOFF_S
+        self._quiet_successes += 1
+        if self.limit < self._maximum and self._quiet_successes >= max(4, self.limit):
+            self._quiet_successes = 0
+            self._limiter.total_tokens = self.limit + 1
+
+    async def wait_clear(self) -> None:
+        """Return once no pause is in force."""
+        while (remaining := self._paused_until - self._clock()) > 0:
+            await anyio.sleep(remaining)
