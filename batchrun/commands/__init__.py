@@ -5,3 +5,7 @@ from __future__ import annotations
 import click
 
 COMMANDS: list[click.Command] = []
+
+from batchrun.commands.sim import sim_command  # noqa: E402
+
+COMMANDS.append(sim_command)

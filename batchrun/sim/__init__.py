@@ -1,0 +1,11 @@
+"""A Skyvern-compatible simulator (`batchrun sim`): the same REST API on loopback.
+
+Runs move through Skyvern's statuses in real time as a scenario scripts them; downloaded
+files come from a second origin; faults (429, 5xx, dropped connections, latency) can be
+injected; `/_sim/` admin endpoints expose per-run counters for tests and benchmarks.
+"""
+
+from batchrun.sim.scenario import Faults, FileSpec, Rule, Scenario
+from batchrun.sim.server import RunningSimulator, start_simulator
+
+__all__ = ["Faults", "FileSpec", "Rule", "RunningSimulator", "Scenario", "start_simulator"]
