@@ -1,0 +1,63 @@
+"""Crash safety: `apply` SIGKILLed at random moments, then run again, never pays twice."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+
+from batchrun.state import open_store
+
+from .conftest import Workspace
+
+SITE = "https://shop.example"
+KILLS = 20
+
+
+def test_sigkill_at_random_moments_then_resume_never_pays_twice(simulator, workspace: Workspace):
+    sim = simulator(
+        {
+            "rules": [
+                {"match": {"url": "*/flaky/*"}, "outcomes": ["failed", "completed"],
+                 "duration": 0.4, "failure_reason": "Page did not load"},
+                {"match": {"url": "*"}, "duration": 0.3},
+            ],
+            # some create answers are lost too, before or after the run exists
+            "faults": {"drop": 0.15, "drop_after_create": 0.5, "endpoints": ["create"]},
+        }
+    )
+    tasks = [
+        {"id": f"t{i:02d}", "prompt": f"Price of item {i}",
+         "url": f"{SITE}/{'flaky' if i % 3 == 0 else 'item'}/{i}"}
+        for i in range(36)
+    ]
+    spec = workspace.spec(tasks, concurrency=4)
+    rng = random.Random(20261130)
+
+    for _ in range(KILLS):
+        proc = workspace.apply_process(spec, sim)
+        time.sleep(rng.uniform(0.4, 1.6))
+        proc.kill()
+        proc.communicate(timeout=30)
+    for _ in range(5):
+        proc = workspace.apply_process(spec, sim)
+        proc.communicate(timeout=240)
+        if proc.returncode == 0:
+            break
+    assert proc.returncode == 0
+
+    outputs = {line["task"]: line for line in workspace.outputs()}
+    assert len(outputs) == len(tasks)
+    assert all(line["status"] == "succeeded" and line["output"] for line in outputs.values())
+
+    created = Counter(run["task_key"] for run in sim.stats()["runs"].values())
+    store = open_store(workspace.state)
+    batch = store.find_batch("batch")
+    assert batch is not None
+    for task in tasks:
+        key = f"{task['url']} | {task['prompt']}"
+        attempts = store.attempts_for_task(batch.id, task["id"])
+        failed = sum(1 for attempt in attempts if attempt.status == "failed")
+        assert created[key] <= failed + 1, (task["id"], created[key], attempts)
+        # every run the server created is known to the state: none was orphaned and paid for
+        assert created[key] == len({a.run_id for a in attempts if a.run_id}), task["id"]
