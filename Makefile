@@ -11,6 +11,9 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test]'
+	# Test-only: the official SDK's Fern client for the simulator's contract test. --no-deps
+	# skips ~1.6 GB of server deps (and its rich<14 pin); the client needs only httpx+pydantic.
+	$(PIP) install -q --no-deps skyvern==1.0.56
 	touch $@
 
 test: install
