@@ -1,0 +1,206 @@
+"""Reading a results directory back into what the report shows: one row per task."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MAX_PREVIEW_CHARS = 240  # of each output, so 10,000 rows still make a file a browser opens
+MAX_REASON_CHARS = 600
+# Screenshots are embedded (data: URIs) until this much is spent, so a report mailed on its
+# own still shows most of them; past it they are relative links into the results directory.
+EMBED_BUDGET_BYTES = 12 * 1024 * 1024
+MAX_EMBEDDED_IMAGE_BYTES = 2 * 1024 * 1024
+
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                ".gif": "image/gif", ".webp": "image/webp"}  # fmt: skip
+_NUMBER = re.compile(r"(\d+)")
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    src: str  # a data: URI, or a path relative to the results directory
+    link: str  # relative path of the full image
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    position: int
+    task_id: str
+    status: str
+    attempts: int | None
+    steps: int | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    output_preview: str
+    output_verdict: str | None
+    problems: list[str]  # failure reason, validation error, file errors
+    file_count: int
+    app_url: str | None
+    task_dir: str | None  # relative link, None when the id cannot name a directory
+    thumbnail: Thumbnail | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class TaskTable:
+    rows: list[ReportRow]
+    unreadable_lines: int
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def read_task_table(results_dir: Path) -> TaskTable:
+    rows: list[ReportRow] = []
+    unreadable = 0
+    budget = _EmbedBudget(EMBED_BUDGET_BYTES)
+    with (results_dir / "outputs.jsonl").open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                unreadable += 1
+                continue
+            if not isinstance(record, dict):
+                unreadable += 1
+                continue
+            rows.append(_row(len(rows) + 1, record, results_dir, budget))
+    return TaskTable(rows, unreadable)
+
+
+def _row(
+    position: int, record: dict[str, Any], results_dir: Path, budget: _EmbedBudget
+) -> ReportRow:
+    task_id = str(record.get("task") or f"row-{position}")
+    plain_id = _is_plain_component(task_id)
+    problems = [
+        _clip(str(text), MAX_REASON_CHARS)
+        for text in (record.get("failure_reason"), record.get("validation_error"))
+        if text
+    ]
+    problems += [_clip(str(text), MAX_REASON_CHARS) for text in _as_list(record.get("file_errors"))]
+    app_url = record.get("app_url")
+    return ReportRow(
+        position=position,
+        task_id=task_id,
+        status=str(record.get("status") or "unknown"),
+        attempts=_as_int(record.get("attempts")),
+        steps=_as_int(record.get("step_count")),
+        started_at=_as_datetime(record.get("started_at")),
+        finished_at=_as_datetime(record.get("finished_at")),
+        output_preview=_preview(record.get("output")),
+        output_verdict=_as_str(record.get("output_verdict")),
+        problems=problems,
+        file_count=len(_as_list(record.get("files"))),
+        app_url=app_url if isinstance(app_url, str) else None,
+        task_dir=f"tasks/{task_id}/" if plain_id else None,
+        thumbnail=_thumbnail(results_dir, task_id, budget) if plain_id else None,
+    )
+
+
+def _preview(output: Any) -> str:
+    if output is None:
+        return ""
+    text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
+    return _clip(text, MAX_PREVIEW_CHARS)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _EmbedBudget:
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def take(self, size: int) -> bool:
+        if size > MAX_EMBEDDED_IMAGE_BYTES or size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
+def _thumbnail(results_dir: Path, task_id: str, budget: _EmbedBudget) -> Thumbnail | None:
+    image = _best_screenshot(results_dir / "tasks" / task_id / "artifacts", results_dir)
+    if image is None:
+        return None
+    relative = image.relative_to(results_dir).as_posix()
+    try:
+        size = image.stat().st_size
+        if budget.take(size):
+            data = base64.b64encode(image.read_bytes()).decode("ascii")
+            return Thumbnail(f"data:{_IMAGE_TYPES[image.suffix.lower()]};base64,{data}", relative)
+    except OSError:
+        return None
+    return Thumbnail(relative, relative)
+
+
+def _best_screenshot(artifacts_dir: Path, results_dir: Path) -> Path | None:
+    """The final screenshot if there is one, else the latest; SVG is never taken (it can
+    carry script)."""
+    if not artifacts_dir.is_dir():
+        return None
+    root = results_dir.resolve()
+    candidates = [
+        path
+        for path in artifacts_dir.rglob("*")
+        if path.suffix.lower() in _IMAGE_TYPES
+        and "screenshot" in path.relative_to(artifacts_dir).as_posix()
+        and path.is_file()
+        # A planted symlink must not pull a file from outside into the report.
+        and path.resolve().is_relative_to(root)
+    ]
+    if not candidates:
+        return None
+
+    def rank(path: Path) -> tuple[bool, list[int | str]]:
+        name = path.relative_to(artifacts_dir).as_posix()
+        # Odd parts of the split are the digit runs: `-10` sorts after `-9`.
+        natural = [int(part) if i % 2 else part for i, part in enumerate(_NUMBER.split(name))]
+        return ("screenshot_final" in name, natural)
+
+    return max(candidates, key=rank)
+
+
+def _is_plain_component(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\x00")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,0 +1,141 @@
+"""A results directory as the exporter writes it, built by hand for the report tests."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HOSTILE_OUTPUT = (
+    "<script>document.body.setAttribute('data-pwned','script')</script>"
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
+)
+START = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+
+
+def png_bytes(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real, solid-colour PNG (no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    scanline = b"\x00" + bytes(rgb) * width
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(scanline * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def task_line(index: int, status: str, output: Any = None, **extra: Any) -> dict[str, Any]:
+    started = START + timedelta(seconds=20 * index)
+    line = {
+        "task": f"sku-{index}",
+        "status": status,
+        "output": output if output is not None else {"price": 10 + index, "currency": "EUR"},
+        "output_verdict": "valid",
+        "validation_error": None,
+        "run_id": f"tsk_{index}",
+        "attempts": 1,
+        "step_count": 3 + index % 5,
+        "failure_reason": None,
+        "files": [],
+        "file_errors": [],
+        "started_at": _iso(started),
+        "finished_at": _iso(started + timedelta(seconds=45 + 7 * (index % 4))),
+        "app_url": f"https://app.skyvern.com/runs/tsk_{index}",
+    }
+    line.update(extra)
+    return line
+
+
+def build_results_dir(
+    root: Path,
+    lines: list[dict[str, Any]],
+    summary: dict[str, Any] | None,
+    *,
+    task_dirs: bool = True,
+) -> Path:
+    results = root / "results" / "prices" / "run-7"
+    results.mkdir(parents=True)
+    for line in lines if task_dirs else []:
+        task_dir = results / "tasks" / line["task"]
+        task_dir.mkdir(parents=True)
+        (task_dir / "output.json").write_text(json.dumps(line["output"]), encoding="utf-8")
+        for relative in line["files"]:
+            (results / relative).parent.mkdir(parents=True, exist_ok=True)
+            (results / relative).write_bytes(b"%PDF-1.4 invoice\n")
+    (results / "outputs.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8"
+    )
+    if summary is not None:
+        (results / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return results
+
+
+def small_batch(root: Path) -> Path:
+    """Five tasks: successes with files and screenshots, a hostile output, a failure."""
+    lines = [
+        task_line(1, "succeeded", files=["tasks/sku-1/files/invoice.pdf"]),
+        task_line(2, "succeeded", output=HOSTILE_OUTPUT),
+        task_line(
+            3,
+            "failed",
+            output=None,
+            attempts=3,
+            failure_reason="Page timed out </td></tr><tr class=task><td>forged row",
+            app_url="javascript:alert(1)",
+        ),
+        task_line(4, "succeeded", output_verdict="empty"),
+        task_line(5, "canceled", started_at=None, finished_at=None),
+    ]
+    lines[2]["output"] = None
+    results = build_results_dir(root, lines, _summary(succeeded=3, failed=1, canceled=1))
+    shots = results / "tasks" / "sku-1" / "artifacts"
+    shots.mkdir(parents=True)
+    (shots / "screenshot_action-1.png").write_bytes(png_bytes(32, 20, (200, 30, 30)))
+    (shots / "screenshot_final-1.png").write_bytes(png_bytes(64, 40, (30, 160, 60)))
+    (shots / "recording-1.webm").write_bytes(b"not an image")
+    return results
+
+
+def _summary(**counts: int) -> dict[str, Any]:
+    total = sum(counts.values())
+    return {
+        "batch": "prices",
+        "run_key": "run-7",
+        "total": total,
+        "pending": 0,
+        "retries": 2,
+        "runs": total + 2,
+        "steps": 41,
+        "wall_time_s": 312.5,
+        "results_dir": "results/prices/run-7",
+        "budget_exhausted": False,
+        "interrupted": False,
+        "failed_tasks": [],
+        **counts,
+    }
+
+
+def large_batch(root: Path, count: int) -> Path:
+    lines = [
+        task_line(i, "succeeded" if i % 10 else "failed", output={"blob": "x" * 5000, "i": i})
+        for i in range(1, count + 1)
+    ]
+    failed = sum(1 for line in lines if line["status"] == "failed")
+    summary = _summary(succeeded=count - failed, failed=failed)
+    return build_results_dir(root, lines, summary, task_dirs=False)
