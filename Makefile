@@ -3,9 +3,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install test lint demo bench soak test-real clean
+.PHONY: install test lint demo bench soak test-real clean chromium
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed chromium
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,6 +15,17 @@ $(VENV)/.installed: pyproject.toml
 	# skips ~1.6 GB of server deps (and its rich<14 pin); the client needs only httpx+pydantic.
 	$(PIP) install -q --no-deps skyvern==1.0.56
 	touch $@
+
+# The report test opens report.html in a real headless browser: Debian's chromium. Nothing
+# to do when it is there; otherwise apt-get (sudo when not root) waits up to 10 minutes for a
+# dpkg lock held by another process, and `update` is retried for the lists lock.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo 'make install: installing chromium (Debian package) for the report test'; \
+	  for try in 1 2 3 4 5 6; do $(APT_GET) -q update && break; sleep 10; done; \
+	  $(APT_GET) install -y -q --no-install-recommends chromium; }
 
 test: install
 	@$(VENV)/bin/pytest -q; rc=$$?; \
