@@ -30,6 +30,18 @@ class ArtifactClient(Downloader, Protocol):
     async def get_artifact(self, artifact_id: str) -> Artifact: ...
 
 
+def requested_artifact_types(
+    *, screenshots: bool, recording: bool, artifacts: Sequence[str] = ()
+) -> list[str]:
+    """The artifact types a spec's `export:` section asks for, without duplicates."""
+    wanted = [*artifacts]
+    if screenshots:
+        wanted.append("screenshot_final")
+    if recording:
+        wanted.append("recording")
+    return list(dict.fromkeys(wanted))
+
+
 async def download_artifacts(
     client: ArtifactClient,
     run_id: str,

@@ -26,6 +26,7 @@ from batchrun.export.tables import TaskRow, render_csv, render_jsonl, task_row, 
 
 FILES_DIR = "files"
 ARTIFACTS_DIR = "artifacts"
+SUMMARY_FILE = "summary.json"
 
 
 class TaskResult(TaskRow, Protocol):
@@ -68,7 +69,7 @@ class ResultsDir:
         atomic_write_text(self.path / "outputs.csv", render_csv(rows))
 
     def write_summary(self, summary: Mapping[str, Any]) -> None:
-        _write_json(self.path / "summary.json", dict(summary))
+        _write_json(self.path / SUMMARY_FILE, dict(summary))
 
 
 def _write_json(path: Path, value: Any) -> None:
