@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 
 from batchrun.client import RunResponse, SkyvernClient
 from batchrun.export import download_artifacts, download_run_files
