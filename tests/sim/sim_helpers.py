@@ -1,0 +1,110 @@
+"""Small helpers shared by the simulator tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
+OPENAPI_PATH = Path(__file__).resolve().parents[3] / "shared" / "skyvern-openapi.json"
+_OPENAPI_URI = "urn:skyvern-openapi"
+
+
+def api_client(sim: Any, **kwargs: Any) -> httpx.Client:
+    return httpx.Client(
+        base_url=sim.base_url, headers={"x-api-key": sim.api_key}, timeout=10, **kwargs
+    )
+
+
+def wait_for(
+    client: httpx.Client, run_id: str, statuses: set[str] = TERMINAL, timeout: float = 10.0
+) -> dict[str, Any]:
+    """Poll `GET /v1/runs/{id}` until its status is one of `statuses` (and no retry pends)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(f"/v1/runs/{run_id}").json()
+        if body["status"] in statuses and not body.get("retry_pending"):
+            return body
+        assert time.monotonic() < deadline, f"run {run_id} still {body['status']}"
+        time.sleep(0.01)
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    return json.loads(OPENAPI_PATH.read_text())
+
+
+@cache
+def _registry() -> Registry:
+    resource = Resource.from_contents(openapi(), default_specification=DRAFT202012)
+    return Registry().with_resource(_OPENAPI_URI, resource)
+
+
+def response_schema(path: str, method: str = "get", status: str = "200") -> dict[str, Any]:
+    """The OpenAPI document's schema for one response, its $refs resolvable."""
+    content = openapi()["paths"][path][method]["responses"][status]["content"]
+    return content["application/json"]["schema"]
+
+
+def component(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def validate(schema: dict[str, Any], body: Any) -> None:
+    """Raises jsonschema.ValidationError unless `body` satisfies `schema`."""
+    rooted = json.loads(
+        json.dumps(schema).replace('"#/components/', f'"{_OPENAPI_URI}#/components/')
+    )
+    Draft202012Validator(rooted, registry=_registry()).validate(body)
+
+
+class WebhookReceiver:
+    """A loopback HTTP server that records every POST and answers with scripted statuses."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.received: list[dict[str, Any]] = []
+        self._statuses = list(statuses or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.received.append(
+                    {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+                )
+                status = receiver._statuses.pop(0) if receiver._statuses else 200
+                self.send_response(status)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"got {len(self.received)} webhooks, not {count}"
+            time.sleep(0.01)
+        return self.received
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
