@@ -124,7 +124,9 @@ def test_tag_request_per_engine_and_kind() -> None:
     v1 = tag_request(body, kind="task", key="br-k1", label="task-7")
     assert v1["title"] == "Invoices [br-k1]"
     assert body["title"] == "Invoices"  # a copy, the original untouched
-    untitled = tag_request({"prompt": "p", "engine": "skyvern-3.0"}, kind="task", key="k", label="t7")
+    untitled = tag_request(
+        {"prompt": "p", "engine": "skyvern-3.0"}, kind="task", key="k", label="t7"
+    )
     assert untitled["title"] == "t7 [k]"
     for v2 in ({"prompt": "p", "engine": "skyvern-2.0"}, {"prompt": "p", "publish_workflow": True}):
         assert tag_request(v2, kind="task", key="k", label="t") == v2
@@ -145,7 +147,9 @@ def test_tag_request_per_engine_and_kind() -> None:
         ("a", None),
     ],
 )
-def test_url_search_key_is_what_the_server_stores_verbatim(url: str | None, key: str | None) -> None:
+def test_url_search_key_is_what_the_server_stores_verbatim(
+    url: str | None, key: str | None
+) -> None:
     assert url_search_key(url) == key
 
 
@@ -166,7 +170,9 @@ def test_run_response_is_forward_compatible_and_utc() -> None:
     assert run.finished_at == datetime(2026, 1, 31, 14, 21, tzinfo=UTC)
     assert not run.is_final  # terminal, but another attempt is scheduled
     assert run.brand_new_field == {"x": 1}  # type: ignore[attr-defined]
-    future = RunResponse.model_validate({"run_id": "x", "run_type": "task_v9", "status": "dreaming"})
+    future = RunResponse.model_validate(
+        {"run_id": "x", "run_type": "task_v9", "status": "dreaming"}
+    )
     assert future.status == "dreaming" and not future.is_final
 
 
