@@ -9,3 +9,9 @@ COMMANDS: list[click.Command] = []
 from batchrun.commands.sim import sim_command  # noqa: E402
 
 COMMANDS.append(sim_command)
+
+from batchrun.commands.plan import plan_command  # noqa: E402
+from batchrun.commands.schema import schema_command  # noqa: E402
+from batchrun.commands.validate import validate_command  # noqa: E402
+
+COMMANDS.extend([validate_command, plan_command, schema_command])

@@ -1,0 +1,34 @@
+"""batchrun's spec language: load, validate and expand a batch spec file.
+
+spec = load_spec("jobs/prices.yaml")      # raises SpecError listing every problem
+for task in spec.tasks:
+    request = task.request_for_attempt(1)  # body, headers, query, ready to send
+"""
+
+from batchrun.spec.batch import (
+    AttemptRequest,
+    Backoff,
+    BatchSpec,
+    ExportSettings,
+    PollPolicy,
+    RetryPolicy,
+    TaskSpec,
+)
+from batchrun.spec.errors import SourceLocation, SpecError, SpecIssue
+from batchrun.spec.loader import load_spec
+from batchrun.spec.models import spec_json_schema
+
+__all__ = [
+    "AttemptRequest",
+    "Backoff",
+    "BatchSpec",
+    "ExportSettings",
+    "PollPolicy",
+    "RetryPolicy",
+    "SourceLocation",
+    "SpecError",
+    "SpecIssue",
+    "TaskSpec",
+    "load_spec",
+    "spec_json_schema",
+]

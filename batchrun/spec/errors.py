@@ -1,0 +1,67 @@
+"""Spec problems, each tied to a file, line and column, and the error that carries them all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from batchrun.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """A place in a file the user wrote: 1-based line and column."""
+
+    path: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class SpecIssue:
+    path: str
+    line: int
+    col: int
+    message: str
+
+    @classmethod
+    def at(cls, location: SourceLocation, message: str) -> SpecIssue:
+        return cls(location.path, location.line, location.col, message)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+
+
+class SpecError(UsageError):
+    """A spec that cannot be used; `issues` holds every problem found, in file order."""
+
+    def __init__(self, issues: Iterable[SpecIssue]) -> None:
+        self.issues: list[SpecIssue] = list(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+class IssueCollector:
+    """Gathers issues once each (expanded rows repeat the same template errors)."""
+
+    def __init__(self) -> None:
+        self._issues: dict[SpecIssue, None] = {}
+
+    def add(self, location: SourceLocation, message: str) -> None:
+        self._issues.setdefault(SpecIssue.at(location, message), None)
+
+    def extend(self, issues: Iterable[SpecIssue]) -> None:
+        for issue in issues:
+            self._issues.setdefault(issue, None)
+
+    def __bool__(self) -> bool:
+        return bool(self._issues)
+
+    def __len__(self) -> int:
+        return len(self._issues)
+
+    def raise_if_any(self) -> None:
+        if self._issues:
+            raise SpecError(self._issues)

@@ -1,0 +1,147 @@
+"""`for_each` rows: inline, from a CSV file with a header row, or from a JSONL file.
+
+Each row remembers where it was written, so a problem with it names the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batchrun.spec.errors import SourceLocation, SpecError, SpecIssue
+from batchrun.spec.models import ForEach
+from batchrun.spec.source_files import display_path_near, read_text
+from batchrun.spec.yaml_positions import DataPath, PositionMap
+
+MAX_ROWS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    values: dict[str, Any]
+    number: int  # 1-based, header excluded
+    location: SourceLocation  # where the row was written
+    file: str | None  # display path of the CSV/JSONL file; None for inline rows
+    header: tuple[str, ...] | None = None  # CSV columns, known for every row
+
+    def describe(self) -> str:
+        if self.file is None:
+            return f"for_each row {self.number}, line {self.location.line}"
+        return f"row {self.number} of {self.file}:{self.location.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowsResult:
+    rows: list[Row]
+    issues: list[SpecIssue]
+
+
+def load_rows(
+    for_each: ForEach, entry_path: DataPath, positions: PositionMap, spec_path: Path
+) -> RowsResult:
+    """The rows of one `for_each`; file problems come back as issues, never raised."""
+    if for_each.rows is not None:
+        rows = [
+            Row(
+                values, number, positions.value((*entry_path, "for_each", "rows", number - 1)), None
+            )
+            for number, values in enumerate(for_each.rows, start=1)
+        ]
+        return RowsResult(rows, [])
+    relative = for_each.csv if for_each.csv is not None else for_each.jsonl
+    assert relative is not None
+    display = display_path_near(positions.path, relative)
+    what = "CSV file" if for_each.csv is not None else "JSONL file"
+    try:
+        text = read_text(spec_path.parent / relative, display, what=what)
+    except SpecError as exc:
+        # Point at the spec's reference too: the file name alone does not say who wanted it.
+        where = positions.value((*entry_path, "for_each", "csv" if for_each.csv else "jsonl"))
+        return RowsResult(
+            [],
+            [SpecIssue.at(where, f"for_each: {issue.message} ({display})") for issue in exc.issues],
+        )
+    if for_each.csv is not None:
+        return _csv_rows(text, display)
+    return _jsonl_rows(text, display)
+
+
+def _csv_rows(text: str, display: str) -> RowsResult:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[Row] = []
+    issues: list[SpecIssue] = []
+    header: tuple[str, ...] | None = None
+    line = 1
+    try:
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if not cells or cells == [""]:
+                continue
+            if header is None:
+                header = tuple(cell.strip() for cell in cells)
+                issues.extend(_header_issues(header, display, start))
+                continue
+            if len(cells) > len(header):
+                message = (
+                    f"row {len(rows) + 1} has {len(cells)} cells; the header has {len(header)}"
+                )
+                issues.append(SpecIssue(display, start, 1, message))
+            values = dict(zip(header, cells, strict=False))
+            rows.append(
+                Row(values, len(rows) + 1, SourceLocation(display, start, 1), display, header)
+            )
+            if len(rows) > MAX_ROWS:
+                issues.append(SpecIssue(display, start, 1, f"more than {MAX_ROWS} rows"))
+                break
+    except csv.Error as exc:
+        issues.append(SpecIssue(display, reader.line_num or 1, 1, f"invalid CSV: {exc}"))
+    if header is None and not issues:
+        issues.append(SpecIssue(display, 1, 1, "CSV file is empty: it needs a header row"))
+    return RowsResult(rows, issues)
+
+
+def _header_issues(header: tuple[str, ...], display: str, line: int) -> list[SpecIssue]:
+    issues = []
+    seen: set[str] = set()
+    for index, name in enumerate(header, start=1):
+        if not name:
+            issues.append(SpecIssue(display, line, 1, f"header column {index} has no name"))
+        elif name in seen:
+            issues.append(SpecIssue(display, line, 1, f"header names column {name!r} twice"))
+        seen.add(name)
+    return issues
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _jsonl_rows(text: str, display: str) -> RowsResult:
+    rows: list[Row] = []
+    issues: list[SpecIssue] = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            values = json.loads(line, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            issues.append(SpecIssue(display, line_number, exc.colno, f"invalid JSON: {exc.msg}"))
+            continue
+        except (ValueError, RecursionError) as exc:
+            issues.append(SpecIssue(display, line_number, 1, f"invalid JSON: {exc}"))
+            continue
+        number = len(rows) + len(issues) + 1
+        if not isinstance(values, dict):
+            issues.append(SpecIssue(display, line_number, 1, f"row {number} is not a JSON object"))
+            continue
+        rows.append(Row(values, number, SourceLocation(display, line_number, 1), display))
+        if len(rows) > MAX_ROWS:
+            issues.append(SpecIssue(display, line_number, 1, f"more than {MAX_ROWS} rows"))
+            break
+    if not rows and not issues:
+        issues.append(SpecIssue(display, 1, 1, "JSONL file has no rows"))
+    return RowsResult(rows, issues)

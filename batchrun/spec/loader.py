@@ -1,0 +1,572 @@
+"""`load_spec`: from a YAML file to a `BatchSpec`, or a `SpecError` listing every problem.
+
+The order of work, and why:
+1. read (size-capped) and parse YAML, keeping the line:col of every key and value;
+2. validate the top-level settings (after `${VAR}`);
+3. for each task entry: drop its own fields that do not fit its kind (an error), lay it over
+   the defaults that fit, load its `for_each` rows, then for each row fill `{column}` and
+   `${VAR}` in one pass *before* type-checking, so a placeholder may stand for a number or
+   an engine; then resolve the extraction schema, check the API's cross-field constraints
+   for every attempt, and build the requests and their content hash.
+Problems are collected, never raised one at a time, and each points at the YAML (or CSV,
+JSONL, schema file) position where the offending value was written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from batchrun.spec.batch import (
+    AttemptRequest,
+    Backoff,
+    BatchSpec,
+    ExportSettings,
+    PollPolicy,
+    RetryPolicy,
+    TaskSpec,
+)
+from batchrun.spec.enums import DEFAULT_ENGINE
+from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
+from batchrun.spec.expand import MAX_ROWS, Row, load_rows
+from batchrun.spec.extraction_schema import ExtractionSchemas
+from batchrun.spec.fields import (
+    ALL_REQUEST_FIELDS,
+    HEADER_FIELDS,
+    MERGED_MAPPING_FIELDS,
+    WORKFLOW_HEADER_FIELDS,
+    WORKFLOW_QUERY_FIELDS,
+    Kind,
+    RequestFields,
+    fields_for_kind,
+    request_problems,
+)
+from batchrun.spec.hashing import request_hash
+from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
+from batchrun.spec.merge import Origin, apply_overrides, layer, source_of
+from batchrun.spec.models import (
+    DEFAULT_BASE_URL,
+    ForEach,
+    RetrySettings,
+    SpecFile,
+    SpecSettings,
+    TaskEntry,
+)
+from batchrun.spec.source_files import read_text
+from batchrun.spec.validation import dotted, field_problems
+from batchrun.spec.value_types import describe, url_host, url_problem
+from batchrun.spec.yaml_positions import DataPath, PositionMap, load_yaml
+
+_NOT_DEFAULTS = {
+    "id": "each task needs its own id",
+    "workflow_id": "set it on each workflow task",
+    "for_each": "set it on a task",
+    "retry": "use the top-level 'retry'",
+    "timeout": "use the top-level 'timeout'",
+}
+_ENV_REFERENCE = re.compile(r"(?<!\$)\$\{")
+
+
+def load_spec(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> BatchSpec:
+    """Load, validate and expand the spec at `path`; raise SpecError with every problem."""
+    display = os.fspath(path)
+    text = read_text(path, display, what="spec file")
+    loaded = load_yaml(text, display)
+    loader = _SpecLoader(Path(path), loaded.positions, os.environ if environ is None else environ)
+    return loader.load(loaded.data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """One task entry laid over the defaults, ready to be filled per row."""
+
+    kind: Kind
+    entry_path: DataPath
+    values: dict[str, Any]
+    origin: Origin
+    for_each: Any = None  # the raw `for_each`, None when the entry has none
+
+
+@dataclass(frozen=True, slots=True)
+class _Expanded:
+    task: TaskSpec
+    entry_path: DataPath
+    row: str  # "row 3 of products.csv:4", or "" for a task without for_each
+
+
+class _SpecLoader:
+    def __init__(self, path: Path, positions: PositionMap, environ: Mapping[str, str]) -> None:
+        self._path = path
+        self._positions = positions
+        self._environ = environ
+        self._issues = IssueCollector()
+        self._schemas = ExtractionSchemas(path, positions.path)
+
+    # ----- reporting -------------------------------------------------------------------
+
+    def _report(
+        self, path: DataPath, message: str, *, at_key: bool = False, note: str = ""
+    ) -> None:
+        where = self._positions.key(path) if at_key else self._positions.value(path)
+        prefix = f"{dotted(path)}: " if path else ""
+        self._issues.add(where, f"{prefix}{message}{note}")
+
+    def _report_model_errors(
+        self, error: ValidationError, model: type[BaseModel], base: DataPath, skip: set[DataPath]
+    ) -> None:
+        for problem in field_problems(error, model):
+            if not any(problem.path[: len(s)] == s for s in skip):
+                self._report((*base, *problem.path), problem.message, at_key=problem.at_key)
+
+    # ----- the whole file --------------------------------------------------------------
+
+    def load(self, data: Any) -> BatchSpec:
+        display = self._positions.path
+        if data is None:
+            raise SpecError(
+                [SpecIssue(display, 1, 1, "the spec is empty: it needs 'name' and 'tasks'")]
+            )
+        if not isinstance(data, dict):
+            where = self._positions.value(())
+            message = f"the spec must be a mapping with 'name' and 'tasks', got {describe(data)}"
+            raise SpecError([SpecIssue.at(where, message)])
+        settings = self._settings(data)
+        defaults = self._defaults(data)
+        tasks = self._tasks(data, defaults)
+        base_url = self._base_url(settings)
+        self._issues.raise_if_any()
+        assert settings is not None and base_url is not None
+        return BatchSpec(
+            name=settings.name,
+            path=self._path,
+            api_base_url=base_url,
+            api_key_env=settings.api.api_key_env,
+            concurrency=settings.concurrency,
+            per_host_concurrency=settings.per_host_concurrency,
+            budget_max_steps=settings.budget.max_steps,
+            budget_max_runs=settings.budget.max_runs,
+            results_dir=Path(settings.results),
+            export=ExportSettings(
+                screenshots=settings.export.screenshots,
+                recording=settings.export.recording,
+                artifacts=tuple(settings.export.artifacts),
+                max_file_size=settings.export.max_file_size,
+            ),
+            poll=PollPolicy(settings.poll.interval, settings.poll.max_interval),
+            tasks=tasks,
+        )
+
+    def _settings(self, data: dict[str, Any]) -> SpecSettings | None:
+        raw = {key: value for key, value in data.items() if key not in ("defaults", "tasks")}
+        renderer = Renderer(self._environ)
+        rendered = renderer.render(raw)
+        for problem in renderer.problems:
+            self._report(problem.path, problem.message)
+        skip = {problem.path for problem in renderer.problems}
+        if "tasks" not in data:
+            self._report((), "missing required key 'tasks'")
+        try:
+            return SpecSettings.model_validate(rendered)
+        except ValidationError as exc:
+            # Suggestions for unknown top-level keys come from the whole file's model.
+            self._report_model_errors(exc, SpecFile, (), skip)
+            return None
+
+    def _base_url(self, settings: SpecSettings | None) -> str | None:
+        if settings is None:
+            return None
+        if settings.api.base_url:
+            return settings.api.base_url.rstrip("/")
+        from_env = self._environ.get("SKYVERN_BASE_URL")
+        if from_env:
+            if url_problem(from_env, ("http", "https")) is not None:
+                self._report((), f"SKYVERN_BASE_URL is not an http(s) URL: {describe(from_env)}")
+                return None
+            return from_env.rstrip("/")
+        return DEFAULT_BASE_URL
+
+    def _defaults(self, data: dict[str, Any]) -> dict[str, Any]:
+        raw = data.get("defaults")
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self._report(
+                ("defaults",), f"expected a mapping of request fields, got {describe(raw)}"
+            )
+            return {}
+        defaults = dict(raw)
+        for key, why in _NOT_DEFAULTS.items():
+            if key in defaults:
+                self._report(("defaults", key), f"{key!r} cannot be a default ({why})", at_key=True)
+                del defaults[key]
+        # Check the defaults on their own, so that one no task uses is still checked. A
+        # value with a {column} placeholder can only be checked once a row fills it.
+        renderer = Renderer(self._environ)
+        rendered = renderer.render(defaults, ("defaults",))
+        for problem in renderer.problems:
+            self._report(problem.path, problem.message)
+        skip = {problem.path for problem in renderer.problems}
+        skip |= {("defaults", key) for key, value in defaults.items() if has_placeholder(value)}
+        try:
+            RequestFields.model_validate(rendered)
+        except ValidationError as exc:
+            self._report_model_errors(exc, RequestFields, ("defaults",), {s[1:] for s in skip})
+        return defaults
+
+    # ----- tasks -----------------------------------------------------------------------
+
+    def _tasks(self, data: dict[str, Any], defaults: dict[str, Any]) -> list[TaskSpec]:
+        entries = data.get("tasks")
+        if "tasks" in data and not isinstance(entries, list):
+            self._report(("tasks",), f"expected a list of tasks, got {describe(entries)}")
+            return []
+        if not entries:
+            if "tasks" in data:
+                self._report(("tasks",), "the batch has no tasks")
+            return []
+        tasks: list[_Expanded] = []
+        for index, entry in enumerate(entries):
+            template = self._template(index, entry, defaults, data)
+            if template is not None:
+                tasks.extend(self._expand(template, first_position=len(tasks)))
+            if len(tasks) > MAX_ROWS:
+                self._report(("tasks", index), f"the batch expands to more than {MAX_ROWS} tasks")
+                break
+        self._check_unique_ids(tasks)
+        return [expanded.task for expanded in tasks]
+
+    def _template(
+        self, index: int, entry: Any, defaults: dict[str, Any], data: dict[str, Any]
+    ) -> _Template | None:
+        path: DataPath = ("tasks", index)
+        if not isinstance(entry, dict):
+            self._report(path, f"expected a task (a mapping), got {describe(entry)}")
+            return None
+        kind: Kind = "workflow" if "workflow_id" in entry else "task"
+        allowed = fields_for_kind(kind)
+        own = {
+            key: value
+            for key, value in entry.items()
+            if key not in ("retry", "timeout", "for_each")
+        }
+        for key in list(own):
+            if key in ALL_REQUEST_FIELDS and key not in allowed:
+                message = (
+                    f"{key!r} applies only to workflow tasks (tasks with a workflow_id)"
+                    if kind == "task"
+                    else f"{key!r} does not apply to a workflow task (this task has a workflow_id)"
+                )
+                self._report((*path, key), message, at_key=True)
+                del own[key]
+        if isinstance(own.get("id"), str) and _ENV_REFERENCE.search(own["id"]):
+            self._report(
+                (*path, "id"), "an id cannot use ${VAR}: ids are stored and shown in clear"
+            )
+            return None
+        fitting = {key: value for key, value in defaults.items() if key in allowed}
+        values, origin = layer(fitting, ("defaults",), own, path, MERGED_MAPPING_FIELDS)
+        top_retry = data.get("retry")
+        if "retry" in entry:
+            own_retry = entry["retry"]
+            if isinstance(own_retry, dict) and isinstance(top_retry, dict):
+                retry, retry_origin = layer(
+                    top_retry, ("retry",), own_retry, (*path, "retry"), frozenset({"backoff"})
+                )
+                origin.update({("retry", *key): source for key, source in retry_origin.items()})
+                values["retry"] = retry
+            else:
+                values["retry"] = own_retry
+            origin[("retry",)] = (*path, "retry")
+        elif isinstance(top_retry, dict):
+            values["retry"] = top_retry
+            origin[("retry",)] = ("retry",)
+        if "timeout" in entry or "timeout" in data:
+            values["timeout"] = entry.get("timeout", data.get("timeout"))
+            origin[("timeout",)] = (*path, "timeout") if "timeout" in entry else ("timeout",)
+        for_each = entry.get("for_each")
+        if "for_each" in entry and for_each is None:
+            self._report((*path, "for_each"), "for_each is empty: give rows, csv or jsonl")
+            return None
+        return _Template(kind, path, values, origin, for_each)
+
+    def _expand(self, template: _Template, first_position: int) -> list[_Expanded]:
+        rows: list[Row | None] = [None]
+        if template.for_each is not None:
+            loaded = self._rows(template)
+            if loaded is None:
+                return []
+            rows = list(loaded)
+        tasks = []
+        for row in rows:
+            task = self._task(template, row, first_position + len(tasks))
+            if task is not None:
+                tasks.append(_Expanded(task, template.entry_path, row.describe() if row else ""))
+        return tasks
+
+    def _rows(self, template: _Template) -> list[Row] | None:
+        path = (*template.entry_path, "for_each")
+        renderer = Renderer(self._environ)
+        raw = renderer.render(template.for_each, path)
+        for problem in renderer.problems:
+            self._report(problem.path, problem.message)
+        if renderer.problems:
+            return None
+        try:
+            for_each = ForEach.model_validate(raw)
+        except ValidationError as exc:
+            self._report_model_errors(exc, ForEach, path, set())
+            return None
+        result = load_rows(for_each, template.entry_path, self._positions, self._path)
+        self._issues.extend(result.issues)
+        if result.issues:
+            return None
+        if not result.rows:
+            self._report(path, "for_each has no rows")
+            return None
+        return result.rows
+
+    def _task(self, template: _Template, row: Row | None, position: int) -> TaskSpec | None:
+        renderer = Renderer(self._environ, row.values if row else None)
+        rendered = renderer.render(template.values)
+        for problem in renderer.problems:
+            self._report_render_problem(template, row, problem)
+        if renderer.problems:
+            return None
+        try:
+            entry = TaskEntry.model_validate(rendered)
+        except ValidationError as exc:
+            for problem in field_problems(exc, TaskEntry):
+                self.report_in_task(
+                    template, row, problem.path, problem.message, at_key=problem.at_key
+                )
+            return None
+        return _TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+
+    def report_in_task(
+        self,
+        template: _Template,
+        row: Row | None,
+        path: DataPath,
+        message: str,
+        *,
+        at_key: bool = False,
+    ) -> None:
+        source = source_of(template.origin, path, template.entry_path)
+        note = ""
+        if row is not None and has_placeholder(_value_at(template.values, path)):
+            note = f" ({row.describe()})"
+        self._report(source, message, at_key=at_key, note=note)
+
+    def _report_render_problem(
+        self, template: _Template, row: Row | None, problem: RenderProblem
+    ) -> None:
+        if problem.missing_column is None or row is None:
+            self.report_in_task(template, row, problem.path, problem.message)
+            return
+        source = source_of(template.origin, problem.path, template.entry_path)
+        used_at = self._positions.value(source)
+        column = problem.missing_column
+        if row.header is not None and column not in row.header:
+            # The whole file lacks the column: say it once, at the header.
+            message = (
+                f"no column {column!r} in the header (columns: {', '.join(row.header)}); "
+                f"{dotted(source)} at {used_at} uses it"
+            )
+            self._issues.add(SourceLocation(row.location.path, 1, 1), message)
+            return
+        message = (
+            f"row {row.number} has no column {column!r} (used by {dotted(source)} at {used_at})"
+        )
+        self._issues.add(row.location, message)
+
+    def _check_unique_ids(self, tasks: list[_Expanded]) -> None:
+        first_seen: dict[str, _Expanded] = {}
+        for expanded in tasks:
+            earlier = first_seen.setdefault(expanded.task.id, expanded)
+            if earlier is expanded:
+                continue
+            id_path = (*expanded.entry_path, "id")
+            where = str(self._positions.value((*earlier.entry_path, "id")))
+            where += f", {earlier.row}" if earlier.row else ""
+            note = f" ({expanded.row})" if expanded.row else ""
+            message = f"duplicate task id {expanded.task.id!r}{note}; also at {where}"
+            self._report(id_path, message)
+
+    # ----- for the task builder ----------------------------------------------------------
+
+    def location_of(self, path: DataPath) -> SourceLocation:
+        return self._positions.value(path)
+
+    @property
+    def schemas(self) -> ExtractionSchemas:
+        return self._schemas
+
+    def add_issues(self, issues: list[SpecIssue]) -> None:
+        self._issues.extend(issues)
+
+
+def _value_at(values: Any, path: DataPath) -> Any:
+    """The template value at `path`, or the deepest one on the way (a placeholder that a
+    row replaced with a whole list or mapping)."""
+    current = values
+    for part in path:
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if not (in_dict or in_list):
+            break
+        current = current[part]
+    return current
+
+
+class _TaskBuilder:
+    """Turns one validated, filled task entry into a TaskSpec (or reports why not)."""
+
+    def __init__(
+        self,
+        loader: _SpecLoader,
+        template: _Template,
+        row: Row | None,
+        entry: TaskEntry,
+        secrets: dict[str, str],
+    ) -> None:
+        self._loader = loader
+        self._template = template
+        self._row = row
+        self._entry = entry
+        self._secrets = secrets
+        self._kind = template.kind
+        self._ok = True
+
+    def _report(self, path: DataPath, message: str, *, at_key: bool = False) -> None:
+        self._ok = False
+        self._loader.report_in_task(self._template, self._row, path, message, at_key=at_key)
+
+    def build(self, position: int) -> TaskSpec | None:
+        entry = self._entry
+        allowed = fields_for_kind(self._kind)
+        base = {
+            name: getattr(entry, name)
+            for name in RequestFields.model_fields  # field order: stable request bodies
+            if name in allowed and getattr(entry, name) is not None
+        }
+        if self._kind == "task":
+            base.setdefault("engine", DEFAULT_ENGINE)
+        retry = entry.retry or RetrySettings()
+        base = self._resolve_schema(base, ("data_extraction_schema",))
+        base_problems = request_problems(self._kind, base)
+        for field_name, message in base_problems:
+            self._report((field_name,), message)
+        attempts = self._attempt_fields(base, retry, set(base_problems))
+        if not self._ok:
+            return None
+        requests = tuple(self._request(fields) for fields in attempts)
+        first = requests[0]
+        url = base.get("url")
+        return TaskSpec(
+            id=entry.id,
+            position=position,
+            kind=self._kind,
+            retry=RetryPolicy(
+                attempts=retry.attempts,
+                on=frozenset(retry.on),
+                backoff=Backoff(
+                    retry.backoff.initial,
+                    retry.backoff.factor,
+                    retry.backoff.max,
+                    retry.backoff.jitter,
+                ),
+            ),
+            timeout=entry.timeout,
+            output_schema=base.get("data_extraction_schema"),
+            content_hash=request_hash(self._kind, first.body, first.headers, first.query),
+            engine=base["engine"] if self._kind == "task" else None,
+            host=url_host(url) if isinstance(url, str) else None,
+            location=self._loader.location_of(self._template.entry_path),
+            requests=requests,
+            secrets=dict(self._secrets),
+        )
+
+    def _attempt_fields(
+        self, base: dict[str, Any], retry: RetrySettings, base_problems: set[tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Fields for attempts 1..N, N being the last attempt an escalation changes."""
+        escalations_path = source_of(self._template.origin, ("retry", "escalate"), ())
+        own_escalations = (
+            escalations_path[: len(self._template.entry_path)] == self._template.entry_path
+        )
+        allowed = fields_for_kind(self._kind)
+        steps: list[tuple[int, int, dict[str, Any]]] = []
+        for index, escalation in enumerate(retry.escalate):
+            where: DataPath = ("retry", "escalate", index)
+            if escalation.attempt > retry.attempts:
+                self._report(
+                    (*where, "attempt"),
+                    f"attempt {escalation.attempt} never happens "
+                    f"(retry.attempts is {retry.attempts})",
+                )
+            overrides = {}
+            for name in sorted(escalation.model_fields_set - {"attempt"}):
+                if name in allowed:
+                    overrides[name] = getattr(escalation, name)
+                elif own_escalations:
+                    self._report(
+                        (*where, name), f"{name!r} does not apply to a {self._kind}", at_key=True
+                    )
+            steps.append((escalation.attempt, index, overrides))
+        last = max((attempt for attempt, _, _ in steps), default=1)
+        attempts = [base]
+        for number in range(2, min(last, retry.attempts) + 1):
+            fields = base
+            applied: int | None = None
+            for attempt, index, overrides in steps:
+                if attempt <= number:
+                    fields = apply_overrides(fields, overrides, MERGED_MAPPING_FIELDS)
+                    applied = index
+            if applied is None:
+                attempts.append(base)
+                continue
+            where = ("retry", "escalate", applied)
+            fields = self._resolve_schema(fields, (*where, "data_extraction_schema"))
+            for field_name, message in request_problems(self._kind, fields):
+                if (field_name, message) not in base_problems:
+                    self._report(where, f"attempt {number}: {message}")
+            attempts.append(fields)
+        return attempts
+
+    def _resolve_schema(self, fields: dict[str, Any], where: DataPath) -> dict[str, Any]:
+        value = fields.get("data_extraction_schema")
+        if value is None:
+            return fields
+        resolved = self._loader.schemas.resolve(value)
+        self._loader.add_issues(resolved.issues)
+        for sub_path, message in resolved.problems:
+            self._report((*where, *sub_path), message)
+        if resolved.issues:
+            self._ok = False
+        return {**fields, "data_extraction_schema": resolved.schema}
+
+    def _request(self, fields: dict[str, Any]) -> AttemptRequest:
+        body: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        query: dict[str, str] = {}
+        if self._kind == "workflow":
+            body["workflow_id"] = self._entry.workflow_id
+        for name, value in fields.items():
+            if name in HEADER_FIELDS:
+                headers[HEADER_FIELDS[name]] = str(value)
+            elif self._kind == "workflow" and name in WORKFLOW_HEADER_FIELDS:
+                headers[WORKFLOW_HEADER_FIELDS[name]] = str(value)
+            elif self._kind == "workflow" and name in WORKFLOW_QUERY_FIELDS:
+                if value:
+                    query[name] = "true"
+            else:
+                body[name] = value
+        return AttemptRequest(body=body, headers=headers, query=query)

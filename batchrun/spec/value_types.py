@@ -1,0 +1,306 @@
+"""Spec value types with their own parsing and messages: durations, sizes, enum choices,
+URLs, proxy locations. Each is an `Annotated` type usable in a pydantic model and carries
+the JSON Schema editors use for completion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
+
+from batchrun.spec.enums import GEO_COUNTRIES, PROXY_LOCATIONS
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of a value the user wrote, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest candidate, or '' when none is close."""
+    options = list(candidates)
+    by_lower = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
+
+
+def choice_checker(
+    label: str, values: Sequence[str], aliases: Mapping[str, str] | None = None
+) -> Callable[[Any], str]:
+    """A validator accepting `values` and `aliases` (returned as their canonical value)."""
+    alias_map = dict(aliases or {})
+    accepted = (*values, *alias_map)
+
+    def check(value: Any) -> str:
+        if isinstance(value, str):
+            if value in values:
+                return value
+            if value in alias_map:
+                return alias_map[value]
+        message = f"{describe(value)} is not a valid {label}"
+        hint = did_you_mean(value, accepted) if isinstance(value, str) else ""
+        if hint:
+            message += hint
+        elif len(accepted) <= 12:
+            message += f" (expected one of: {', '.join(accepted)})"
+        raise ValueError(message)
+
+    return check
+
+
+def choice(label: str, values: Sequence[str], aliases: Mapping[str, str] | None = None) -> Any:
+    """A string from a fixed set (plus aliases normalised to their canonical value)."""
+    schema = {"type": "string", "enum": [*values, *(aliases or {})]}
+    return Annotated[
+        str, PlainValidator(choice_checker(label, values, aliases)), WithJsonSchema(schema)
+    ]
+
+
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {describe(value)}")
+    return value
+
+
+def int_in(ge: int | None = None, le: int | None = None) -> Any:
+    """An integer within bounds. pydantic's lax int takes `true` as 1: not here."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_reject_bool)]
+
+
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|h)?\s*$")
+_DURATION_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(s|m|h)?\s*$"
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `90`, `1.5`, `"90s"`, `"10m"` or `"1h"`."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(
+                f"expected a duration such as 90, '90s', '10m' or '1h', got {describe(value)}"
+            )
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a duration must be zero or more seconds, got {describe(value)}")
+    return seconds
+
+
+def _positive_duration(value: Any) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError(f"must be longer than zero, got {describe(value)}")
+    return seconds
+
+
+_DURATION_SCHEMA = {
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+    "examples": [90, "90s", "10m", "1h"],
+}
+Duration = Annotated[float, PlainValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
+PositiveDuration = Annotated[
+    float, PlainValidator(_positive_duration), WithJsonSchema(_DURATION_SCHEMA)
+]
+
+# Sizes: KB/MB/GB/TB are powers of 1000 (as disks and networks count), KiB/MiB/GiB/TiB 1024.
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+SIZE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([KkMmGgTt][Ii]?[Bb]|[Bb])?\s*$"
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from `1000`, `"10KB"`, `"5MB"`, `"1GB"`, `"2GiB"`."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(
+            f"expected a size such as 1000, '500KB', '5MB' or '1GB', got {describe(value)}"
+        )
+    size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError(f"a size must be more than zero bytes, got {describe(value)}")
+    return size
+
+
+_SIZE_SCHEMA = {
+    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": SIZE_PATTERN}],
+    "examples": ["500MB", "1GB"],
+}
+Size = Annotated[int, PlainValidator(parse_size), WithJsonSchema(_SIZE_SCHEMA)]
+
+
+def url_type(label: str, schemes: tuple[str, ...]) -> Any:
+    """A URL whose scheme is one of `schemes` and that names a host."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a URL, got {describe(value)}")
+        if url_problem(value, schemes) is not None:
+            wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+            raise ValueError(f"{label} must be a {wanted} URL with a host, got {describe(value)}")
+        return value
+
+    schema = {"type": "string", "format": "uri"}
+    return Annotated[str, PlainValidator(check), WithJsonSchema(schema)]
+
+
+def url_problem(value: str, schemes: tuple[str, ...]) -> str | None:
+    if any(char.isspace() for char in value):
+        return "contains whitespace"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "malformed"
+    if parts.scheme.lower() not in schemes:
+        return "scheme"
+    if not parts.hostname:
+        return "no host"
+    return None
+
+
+def url_host(value: str) -> str | None:
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
+
+
+_GEO_KEYS = {"country", "subdivision", "city", "isISP"}
+
+
+def _check_proxy_location(value: Any) -> str | dict[str, Any]:
+    if isinstance(value, str):
+        return _proxy_enum_check(value)
+    if not isinstance(value, dict):
+        raise ValueError(
+            "expected a proxy location name (e.g. RESIDENTIAL), a geo target "
+            f"{{country, subdivision, city}} or {{url: ...}}, got {describe(value)}"
+        )
+    if set(value) == {"url"}:
+        url = value["url"]
+        if not isinstance(url, str) or url_problem(url, ("http", "https", "socks5")) is not None:
+            raise ValueError(f"proxy_location.url must be a proxy URL, got {describe(url)}")
+        return dict(value)
+    return _check_geo_target(value)
+
+
+def _check_geo_target(value: dict[str, Any]) -> dict[str, Any]:
+    for key in value:
+        if key not in _GEO_KEYS:
+            raise ValueError(f"unknown geo target key {key!r}{did_you_mean(key, _GEO_KEYS)}")
+    country = value.get("country")
+    if country not in GEO_COUNTRIES:
+        if "country" not in value:
+            raise ValueError("a geo target needs a 'country' (e.g. {country: US})")
+        hint = did_you_mean(country, GEO_COUNTRIES) if isinstance(country, str) else ""
+        raise ValueError(
+            f"geo target country {describe(country)} is not served{hint} "
+            f"(one of: {', '.join(GEO_COUNTRIES)})"
+        )
+    for key, limit in (("subdivision", 10), ("city", 100)):
+        item = value.get(key)
+        if item is not None and (not isinstance(item, str) or len(item) > limit):
+            raise ValueError(f"geo target {key} must be text of at most {limit} characters")
+    if not isinstance(value.get("isISP", False), bool):
+        raise ValueError("geo target isISP must be true or false")
+    return dict(value)
+
+
+_proxy_enum_check = choice_checker("proxy location", PROXY_LOCATIONS)
+
+_PROXY_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "enum": list(PROXY_LOCATIONS)},
+        {
+            "type": "object",
+            "properties": {
+                "country": {"type": "string", "enum": list(GEO_COUNTRIES)},
+                "subdivision": {"type": "string", "maxLength": 10},
+                "city": {"type": "string", "maxLength": 100},
+                "isISP": {"type": "boolean"},
+            },
+            "required": ["country"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"url": {"type": "string"}},
+            "required": ["url"],
+            "additionalProperties": False,
+        },
+    ]
+}
+ProxyLocation = Annotated[
+    str | dict[str, Any], PlainValidator(_check_proxy_location), WithJsonSchema(_PROXY_SCHEMA)
+]
+
+SCHEMA_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _check_schema_ref(value: Any) -> dict[str, Any] | str:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.lower().endswith(SCHEMA_FILE_SUFFIXES):
+        return value
+    raise ValueError(
+        "expected an inline JSON Schema (a mapping) or the path of a .json/.yaml file, "
+        f"got {describe(value)}"
+    )
+
+
+_SCHEMA_REF_SCHEMA = {
+    "anyOf": [
+        {"type": "object", "description": "An inline JSON Schema."},
+        {
+            "type": "string",
+            "pattern": r"\.(json|ya?ml)$",
+            "description": "Path, relative to the spec.",
+        },
+    ]
+}
+ExtractionSchemaRef = Annotated[
+    dict[str, Any] | str, PlainValidator(_check_schema_ref), WithJsonSchema(_SCHEMA_REF_SCHEMA)
+]
+
+
+def pattern_type(
+    pattern: str, explanation: str, *, max_length: int = 256, forbidden: tuple[str, ...] = ()
+) -> Any:
+    """Text matching `pattern`; a mismatch explains the rule in words."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {describe(value)}")
+        if not compiled.match(value) or value in forbidden or len(value) > max_length:
+            raise ValueError(f"{describe(value)}: {explanation}, at most {max_length} characters")
+        return value
+
+    schema = {"type": "string", "pattern": pattern, "maxLength": max_length}
+    return Annotated[str, PlainValidator(check), WithJsonSchema(schema)]
