@@ -161,4 +161,5 @@ class LiveProgressSink(ConsoleSink):
 
     def print_summary(self, summary: BatchSummary) -> None:
         for line in summary_lines(summary):
-            self._console.print(Text(self._redactor.text(line.text), style=line.style))
+            text = self._redactor.text(one_line(line.text))
+            self._console.print(Text(text, style=line.style))
