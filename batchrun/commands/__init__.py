@@ -15,3 +15,7 @@ from batchrun.commands.schema import schema_command  # noqa: E402
 from batchrun.commands.validate import validate_command  # noqa: E402
 
 COMMANDS.extend([validate_command, plan_command, schema_command])
+
+from batchrun.commands.report import report_command  # noqa: E402
+
+COMMANDS.append(report_command)
