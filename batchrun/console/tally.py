@@ -47,9 +47,9 @@ class BatchTally:
 
     def eta_seconds(self, now: float) -> float | None:
         rate = self.rate_per_minute(now)
-        if rate is None or self.waiting is None:
-            return None
-        return (self.waiting + len(self.in_flight)) * 60 / rate
+        if rate is None or not self.waiting and not self.in_flight:
+            return None  # not known yet, or nothing left
+        return ((self.waiting or 0) + len(self.in_flight)) * 60 / rate
 
     def apply(self, event: BatchEvent) -> None:
         self.batch = self.batch or event.batch
