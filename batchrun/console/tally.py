@@ -47,7 +47,7 @@ class BatchTally:
 
     def eta_seconds(self, now: float) -> float | None:
         rate = self.rate_per_minute(now)
-        if rate is None or not self.waiting and not self.in_flight:
+        if rate is None or (not self.waiting and not self.in_flight):
             return None  # not known yet, or nothing left
         return ((self.waiting or 0) + len(self.in_flight)) * 60 / rate
 
