@@ -19,3 +19,9 @@ COMMANDS.extend([validate_command, plan_command, schema_command])
 from batchrun.commands.report import report_command  # noqa: E402
 
 COMMANDS.append(report_command)
+
+from batchrun.commands.artifacts import artifacts_command  # noqa: E402
+from batchrun.commands.inspect import inspect_command  # noqa: E402
+from batchrun.commands.webhooks import webhooks_group  # noqa: E402
+
+COMMANDS.extend([inspect_command, artifacts_command, webhooks_group])

@@ -1,0 +1,153 @@
+"""`batchrun artifacts`: a batch's run artifacts, fetched after the fact into the results.
+
+For every selected task's last run, the artifacts of the requested types are listed first
+(one request per task, so the whole job is known, and a wrong key fails, before anything is
+written), then saved with the export's own downloader into the export's layout,
+`tasks/<task id>/artifacts/<type>-<n><ext>`: streamed, atomic, size-capped, safe names, the
+key only to the API, `file://` links through the content endpoint. A signed link that
+expired since it was listed is replaced through GET /v1/artifacts/{id}.
+
+The state is only read: this can run next to an `apply` of the same batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from batchrun.client import Artifact, DownloadResult, SkyvernClient, SkyvernError
+from batchrun.export import ExportedFile, ResultsDir, download_artifacts
+from batchrun.inspection import api_unavailable, artifact_owner_id, is_fatal, last_run_attempt
+from batchrun.state import BatchRecord, StateStore, TaskRecord
+
+
+@dataclass(frozen=True)
+class TaskArtifacts:
+    """What became of one task's artifacts."""
+
+    task_id: str
+    run_id: str
+    files: list[ExportedFile] = field(default_factory=list)
+    error: str | None = None  # the artifact list could not be read
+
+    @property
+    def failed(self) -> list[ExportedFile]:
+        return [f for f in self.files if f.error]
+
+
+@dataclass
+class ArtifactFetchReport:
+    tasks: list[TaskArtifacts] = field(default_factory=list)
+    without_run: list[str] = field(default_factory=list)  # task ids that have no run yet
+
+    @property
+    def saved(self) -> list[ExportedFile]:
+        return [f for t in self.tasks for f in t.files if not f.error]
+
+    @property
+    def ok(self) -> bool:
+        return all(t.error is None and not t.failed for t in self.tasks)
+
+
+@dataclass(frozen=True)
+class _Listed:
+    task: TaskRecord
+    run_id: str
+    owner_id: str  # the id the artifacts are listed under
+    artifacts: list[Artifact] | None
+    error: str | None
+
+
+async def fetch_batch_artifacts(
+    client: SkyvernClient,
+    store: StateStore,
+    batch: BatchRecord,
+    tasks: Sequence[TaskRecord],
+    artifact_types: Sequence[str],
+    results: ResultsDir,
+    *,
+    max_file_size: int,
+    on_task: Callable[[TaskArtifacts], None] = lambda _: None,
+) -> ArtifactFetchReport:
+    """Save the `artifact_types` artifacts of each task's last run under `results`.
+
+    `on_task` hears about each task as soon as its files are saved. A rejected key or an
+    unreachable API raises `ApiUnavailableError`; every other problem is reported per task
+    or per file and the rest goes on.
+    """
+    report = ArtifactFetchReport()
+    listed: list[_Listed] = []
+    for task in tasks:
+        attempt = last_run_attempt(store.attempts_for_task(batch.id, task.task_id))
+        if attempt is None or attempt.run_id is None:
+            report.without_run.append(task.task_id)
+            continue
+        listed.append(await _list(client, task, attempt.run_id, artifact_types))
+    for entry in listed:
+        if entry.artifacts is None:
+            outcome = TaskArtifacts(entry.task.task_id, entry.run_id, error=entry.error)
+        else:
+            files = await download_artifacts(
+                _AlreadyListed(client, entry.artifacts),
+                entry.owner_id,
+                artifact_types,
+                results.artifacts_dir(entry.task.task_id),
+                results_root=results.path,
+                max_file_size=max_file_size,
+            )
+            outcome = TaskArtifacts(entry.task.task_id, entry.run_id, files)
+        report.tasks.append(outcome)
+        on_task(outcome)
+    return report
+
+
+async def _list(
+    client: SkyvernClient, task: TaskRecord, run_id: str, artifact_types: Sequence[str]
+) -> _Listed:
+    try:
+        owner_id = await _owner_id(client, task, run_id)
+        artifacts = await client.get_run_artifacts(owner_id, artifact_types)
+    except SkyvernError as exc:
+        if is_fatal(exc):
+            raise api_unavailable(exc, client.base_url) from None
+        return _Listed(task, run_id, run_id, None, f"cannot list the artifacts of {run_id}: {exc}")
+    return _Listed(task, run_id, owner_id, artifacts, None)
+
+
+async def _owner_id(client: SkyvernClient, task: TaskRecord, run_id: str) -> str:
+    """The id the run's artifacts are listed under, from the state's app link when it has
+    the run's; otherwise from the run itself."""
+    if not run_id.startswith("tsk_v2_"):
+        return run_id
+    if task.run_id == run_id and task.app_url and "/runs/wr_" in task.app_url:
+        return artifact_owner_id(run_id, task.app_url)
+    run = await client.get_run(run_id)
+    return artifact_owner_id(run_id, run.app_url)
+
+
+class _AlreadyListed:
+    """The client as the export's downloader sees it, except that listing answers with what
+    was listed up front: the downloader then fetches exactly those artifacts."""
+
+    def __init__(self, client: SkyvernClient, artifacts: list[Artifact]) -> None:
+        self._client = client
+        self._artifacts = artifacts
+
+    async def get_run_artifacts(
+        self, run_id: str, artifact_types: Sequence[str] = ()
+    ) -> list[Artifact]:
+        return list(self._artifacts)
+
+    async def get_artifact(self, artifact_id: str) -> Artifact:
+        return await self._client.get_artifact(artifact_id)
+
+    async def download(
+        self,
+        url: str,
+        sink: BinaryIO,
+        *,
+        artifact_id: str | None = None,
+        max_bytes: int | None = None,
+    ) -> DownloadResult:
+        return await self._client.download(url, sink, artifact_id=artifact_id, max_bytes=max_bytes)
