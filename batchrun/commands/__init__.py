@@ -25,3 +25,7 @@ from batchrun.commands.inspect import inspect_command  # noqa: E402
 from batchrun.commands.webhooks import webhooks_group  # noqa: E402
 
 COMMANDS.extend([inspect_command, artifacts_command, webhooks_group])
+
+from batchrun.commands.export import export_command  # noqa: E402
+
+COMMANDS.append(export_command)

@@ -24,6 +24,7 @@ from batchrun.errors import BatchrunError, ExitCode, UsageError
 from batchrun.export.artifacts import requested_artifact_types
 from batchrun.export.rebuild import RebuildReport, rebuild_results
 from batchrun.export.results_dir import ResultsDir
+from batchrun.report import write_report
 from batchrun.spec import BatchSpec
 from batchrun.state import BatchLock, BatchRecord, StateStore
 
@@ -39,6 +40,7 @@ from batchrun.state import BatchLock, BatchRecord, StateStore
     is_flag=True,
     help="Do not fetch missing downloaded files again; write only what the state holds.",
 )
+@click.option("--no-report", is_flag=True, help="Do not write report.html.")
 def export_command(
     spec_path: Path,
     run_key: str | None,
@@ -46,12 +48,13 @@ def export_command(
     state_path: Path | None,
     api_url: str | None,
     no_download: bool,
+    no_report: bool,
 ) -> None:
     """Rebuild the results directory of a batch from the state.
 
-    Writes outputs.jsonl, outputs.csv, summary.json and every finished task's directory
-    again, and fetches downloaded files that are missing (deleted, or never saved because
-    the process stopped first) through the API.
+    Writes outputs.jsonl, outputs.csv, summary.json, report.html and every finished task's
+    directory again, and fetches downloaded files that are missing (deleted, or never saved
+    because the process stopped first) through the API.
     """
     spec = load(spec_path)
     store = open_state(state_path)
@@ -62,6 +65,8 @@ def export_command(
             report = anyio.run(_rebuild, spec, store, batch, results, api_url, no_download)
     finally:
         store.close()
+    if not no_report:
+        write_report(results.path)
     click.echo(f"{results.path}: {report.tasks} task(s) written")
     if report.refetched:
         click.echo(f"files fetched again for {len(report.refetched)} task(s)")
