@@ -26,6 +26,7 @@ from batchrun.sim.requests import (
     BulkCancelRequest,
     ListRunsQuery,
     RequestInvalid,
+    RetryWebhookRequest,
     RunEngine,
     TaskRunRequest,
     WorkflowRunRequest,
@@ -210,13 +211,12 @@ def build_api_app(sim: SimState) -> Any:
 
     async def retry_webhook(request: Request) -> Response:
         raw = await request.body()
-        target = None
-        if raw.strip():
-            data = json.loads(raw) if raw.strip() not in (b"null",) else None
-            if isinstance(data, dict):
-                target = data.get("webhook_url")
+        # The body is optional: absent (or JSON null) means "the run's own webhook_url".
+        body = parse_body(raw, RetryWebhookRequest) if raw.strip() not in (b"", b"null") else None
         report = await sim.webhooks.replay(
-            request.path_params["run_id"], target, request.headers.get("x-api-key", "")
+            request.path_params["run_id"],
+            body.webhook_url if body else None,
+            request.headers.get("x-api-key", ""),
         )
         return json_response(report)
 

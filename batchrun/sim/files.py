@@ -16,6 +16,7 @@ import secrets
 import struct
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -178,7 +179,7 @@ class FileOrigin:
     def __init__(self, signer: LinkSigner, find_blob: Any) -> None:
         self.signer = signer
         self.find_blob = find_blob  # artifact_id -> ArtifactBlob | None (only finished ones)
-        self.requests: list[dict[str, Any]] = []
+        self.requests: deque[dict[str, Any]] = deque(maxlen=100_000)
 
     def app(self, middleware_wrap: Any) -> Any:
         routes = [

@@ -34,6 +34,7 @@ class Run:
         "engine",
         "num",
         "outcome",
+        "phases",
         "polls",
         "request",
         "rule",
@@ -86,14 +87,11 @@ class Run:
         self.polls = 0
         self.cancels = 0
         self.webhooks_sent = 0
+        self.phases = Phases.of(self)  # fixed at creation: a new scenario never rewrites a run
 
     @property
     def is_workflow(self) -> bool:
         return self.run_type == "workflow_run"
-
-    @property
-    def phases(self) -> Phases:
-        return Phases.of(self)
 
     def state_at(self, now_mono: float) -> RunState:
         return self.phases.state(self, max(0.0, now_mono - self.created_mono))

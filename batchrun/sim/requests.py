@@ -167,6 +167,10 @@ class BulkCancelRequest(BaseModel):
     run_ids: Annotated[list[str], Field(max_length=100)]
 
 
+class RetryWebhookRequest(BaseModel):
+    webhook_url: str | None = None
+
+
 class ListRunsQuery(BaseModel):
     page: Annotated[int, Field(ge=1, le=100)] = 1
     page_size: Annotated[int, Field(ge=1, le=100)] = 10

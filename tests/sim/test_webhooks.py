@@ -94,6 +94,8 @@ def test_retry_webhook_replays_synchronously_and_reports(simulator):
         early = client.post(f"/v1/runs/{slow}/retry_webhook", json={"webhook_url": receiver.url})
         assert early.status_code == 400
         assert "has not reached a terminal state" in early.json()["detail"]
+        not_json = client.post(f"/v1/runs/{done}/retry_webhook", content=b"{x")
+        assert not_json.status_code == 422
         missing = client.post("/v1/runs/tsk_0/retry_webhook", json={})
         assert missing.status_code == 404
         dead = client.post(
