@@ -103,7 +103,7 @@ class SkyvernClient:
         )
 
     def __repr__(self) -> str:
-        return f"SkyvernClient(base_url={str(self._transport.base_url)!r})"
+        return f"SkyvernClient(base_url={self.base_url!r})"
 
     @property
     def base_url(self) -> str:
