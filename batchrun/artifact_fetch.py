@@ -52,7 +52,7 @@ class ArtifactFetchReport:
 
 @dataclass(frozen=True)
 class _Listed:
-    task: TaskRecord
+    task_id: str
     run_id: str
     owner_id: str  # the id the artifacts are listed under
     artifacts: list[Artifact] | None
@@ -63,7 +63,7 @@ async def fetch_batch_artifacts(
     client: SkyvernClient,
     store: StateStore,
     batch: BatchRecord,
-    tasks: Sequence[TaskRecord],
+    task_ids: Sequence[str],
     artifact_types: Sequence[str],
     results: ResultsDir,
     *,
@@ -78,52 +78,62 @@ async def fetch_batch_artifacts(
     """
     report = ArtifactFetchReport()
     listed: list[_Listed] = []
-    for task in tasks:
-        attempt = last_run_attempt(store.attempts_for_task(batch.id, task.task_id))
+    for task_id in task_ids:
+        attempt = last_run_attempt(store.attempts_for_task(batch.id, task_id))
         if attempt is None or attempt.run_id is None:
-            report.without_run.append(task.task_id)
+            report.without_run.append(task_id)
             continue
-        listed.append(await _list(client, task, attempt.run_id, artifact_types))
+        app_url = _app_url(store.task_record(batch.id, task_id), attempt.run_id)
+        listed.append(await _list(client, task_id, attempt.run_id, app_url, artifact_types))
     for entry in listed:
         if entry.artifacts is None:
-            outcome = TaskArtifacts(entry.task.task_id, entry.run_id, error=entry.error)
+            outcome = TaskArtifacts(entry.task_id, entry.run_id, error=entry.error)
         else:
             files = await download_artifacts(
                 _AlreadyListed(client, entry.artifacts),
                 entry.owner_id,
                 artifact_types,
-                results.artifacts_dir(entry.task.task_id),
+                results.artifacts_dir(entry.task_id),
                 results_root=results.path,
                 max_file_size=max_file_size,
             )
-            outcome = TaskArtifacts(entry.task.task_id, entry.run_id, files)
+            outcome = TaskArtifacts(entry.task_id, entry.run_id, files)
         report.tasks.append(outcome)
         on_task(outcome)
     return report
 
 
+def _app_url(record: TaskRecord | None, run_id: str) -> str | None:
+    """The state's app link of run `run_id` (it keeps the task's latest run's only)."""
+    return record.app_url if record is not None and record.run_id == run_id else None
+
+
 async def _list(
-    client: SkyvernClient, task: TaskRecord, run_id: str, artifact_types: Sequence[str]
+    client: SkyvernClient,
+    task_id: str,
+    run_id: str,
+    app_url: str | None,
+    artifact_types: Sequence[str],
 ) -> _Listed:
     try:
-        owner_id = await _owner_id(client, task, run_id)
+        owner_id = await _owner_id(client, run_id, app_url)
         artifacts = await client.get_run_artifacts(owner_id, artifact_types)
     except SkyvernError as exc:
         if is_fatal(exc):
             raise api_unavailable(exc, client.base_url) from None
-        return _Listed(task, run_id, run_id, None, f"cannot list the artifacts of {run_id}: {exc}")
-    return _Listed(task, run_id, owner_id, artifacts, None)
+        error = f"cannot list the artifacts of {run_id}: {exc}"
+        return _Listed(task_id, run_id, run_id, None, error)
+    return _Listed(task_id, run_id, owner_id, artifacts, None)
 
 
-async def _owner_id(client: SkyvernClient, task: TaskRecord, run_id: str) -> str:
-    """The id the run's artifacts are listed under, from the state's app link when it has
-    the run's; otherwise from the run itself."""
+async def _owner_id(client: SkyvernClient, run_id: str, app_url: str | None) -> str:
+    """The id the run's artifacts are listed under, from the app link the state holds, or
+    else from the run itself."""
     if not run_id.startswith("tsk_v2_"):
         return run_id
-    if task.run_id == run_id and task.app_url and "/runs/wr_" in task.app_url:
-        return artifact_owner_id(run_id, task.app_url)
-    run = await client.get_run(run_id)
-    return artifact_owner_id(run_id, run.app_url)
+    if app_url is None or "/runs/wr_" not in app_url:
+        app_url = (await client.get_run(run_id)).app_url
+    return artifact_owner_id(run_id, app_url)
 
 
 class _AlreadyListed:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from batchrun.client import SkyvernClient, SkyvernError
 from batchrun.inspection import api_unavailable, is_fatal, last_run_attempt
-from batchrun.state import AttemptPhase, BatchRecord, StateStore, TaskRecord
+from batchrun.state import AttemptPhase, BatchRecord, StateStore
 
 MAX_RESPONSE_CHARS = 200  # of the receiver's answer, shown when a delivery failed
 
@@ -52,7 +52,7 @@ async def replay_webhooks(
     client: SkyvernClient,
     store: StateStore,
     batch: BatchRecord,
-    tasks: Sequence[TaskRecord],
+    task_ids: Sequence[str],
     *,
     statuses: Collection[str] = (),
     webhook_url: str | None = None,
@@ -65,18 +65,18 @@ async def replay_webhooks(
     raises `ApiUnavailableError` at once: the deliveries already reported stand.
     """
     report = ReplayReport()
-    for task in tasks:
-        attempt = last_run_attempt(store.attempts_for_task(batch.id, task.task_id))
+    for task_id in task_ids:
+        attempt = last_run_attempt(store.attempts_for_task(batch.id, task_id))
         if attempt is None or attempt.run_id is None:
-            report.without_run.append(task.task_id)
+            report.without_run.append(task_id)
             continue
         if attempt.phase != AttemptPhase.FINISHED:
-            report.not_finished.append(task.task_id)
+            report.not_finished.append(task_id)
             continue
         if statuses and attempt.status not in statuses:
-            report.other_status.append(task.task_id)
+            report.other_status.append(task_id)
             continue
-        delivery = await _replay(client, task.task_id, attempt.run_id, attempt.status, webhook_url)
+        delivery = await _replay(client, task_id, attempt.run_id, attempt.status, webhook_url)
         report.deliveries.append(delivery)
         on_delivery(delivery)
     return report

@@ -17,7 +17,7 @@ from batchrun.export.artifacts import requested_artifact_types
 from batchrun.inspection import lookup_client, select_tasks
 from batchrun.spec import BatchSpec
 from batchrun.spec.enums import ARTIFACT_TYPES
-from batchrun.state import BatchRecord, StateStore, TaskRecord
+from batchrun.state import BatchRecord, StateStore
 
 # What `--type` means when it is not given and the spec's `export:` names no type either.
 DEFAULT_TYPES = ("screenshot_final", "recording")
@@ -65,7 +65,7 @@ def artifacts_command(
     store = open_state(state_path)
     try:
         batch = existing_batch(store, spec, run_key)
-        tasks = select_tasks(store, batch, spec, only)
+        tasks = select_tasks(spec, only)
         results = results_dir_for(spec, batch, out_dir)
         click.echo(f"fetching {', '.join(types)} of {len(tasks)} task(s) into {results.path}")
         report = anyio.run(_fetch, spec, store, batch, tasks, types, results, access)
@@ -90,7 +90,7 @@ async def _fetch(
     spec: BatchSpec,
     store: StateStore,
     batch: BatchRecord,
-    tasks: list[TaskRecord],
+    tasks: list[str],
     types: list[str],
     results: ResultsDir,
     access: ApiAccess,

@@ -14,7 +14,7 @@ from batchrun.commands.common import api_url_option, batch_options, existing_bat
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.export import scrub_secrets
 from batchrun.inspection import lookup_client, select_tasks
-from batchrun.state import BatchRecord, StateStore, TaskRecord
+from batchrun.state import BatchRecord, StateStore
 from batchrun.webhook_replay import Delivery, ReplayReport, replay_webhooks
 
 _FINAL_STATUSES = sorted(str(status) for status in TERMINAL_STATUSES)
@@ -58,7 +58,7 @@ def replay_command(
     store = open_state(state_path)
     try:
         batch = existing_batch(store, spec, run_key)
-        tasks = select_tasks(store, batch, spec, only)
+        tasks = select_tasks(spec, only)
         report = anyio.run(_replay, store, batch, tasks, statuses, webhook_url, access, secrets)
     finally:
         store.close()
@@ -72,7 +72,7 @@ def replay_command(
 async def _replay(
     store: StateStore,
     batch: BatchRecord,
-    tasks: list[TaskRecord],
+    tasks: list[str],
     statuses: tuple[str, ...],
     webhook_url: str | None,
     access: ApiAccess,

@@ -33,19 +33,17 @@ def find_task(
     raise UsageError(f"no task {task_id!r} in batch {spec.name!r}{_suggestions(task_id, known)}")
 
 
-def select_tasks(
-    store: StateStore, batch: BatchRecord, spec: BatchSpec, only: str | None
-) -> list[TaskRecord]:
-    """The stored tasks of the current spec, in spec order, whose id matches the glob `only`."""
-    wanted = [task.id for task in spec.tasks]
-    if only is not None:
-        wanted = [task_id for task_id in wanted if fnmatch.fnmatchcase(task_id, only)]
-        if not wanted:
-            ids = [task.id for task in spec.tasks]
-            raise UsageError(
-                f"--only {only!r} matches no task of batch {spec.name!r}{_suggestions(only, ids)}"
-            )
-    return list(store.task_records(batch.id, wanted))
+def select_tasks(spec: BatchSpec, only: str | None) -> list[str]:
+    """The ids of the spec's tasks, in spec order, that match the glob `only`."""
+    ids = [task.id for task in spec.tasks]
+    if only is None:
+        return ids
+    wanted = [task_id for task_id in ids if fnmatch.fnmatchcase(task_id, only)]
+    if not wanted:
+        raise UsageError(
+            f"--only {only!r} matches no task of batch {spec.name!r}{_suggestions(only, ids)}"
+        )
+    return wanted
 
 
 def last_run_attempt(attempts: Sequence[AttemptRecord]) -> AttemptRecord | None:
