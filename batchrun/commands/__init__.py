@@ -29,3 +29,9 @@ COMMANDS.extend([inspect_command, artifacts_command, webhooks_group])
 from batchrun.commands.export import export_command  # noqa: E402
 
 COMMANDS.append(export_command)
+
+from batchrun.commands.apply import apply_command  # noqa: E402
+from batchrun.commands.cancel import cancel_command  # noqa: E402
+from batchrun.commands.status import status_command  # noqa: E402
+
+COMMANDS.extend([apply_command, status_command, cancel_command])

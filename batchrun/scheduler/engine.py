@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-from anyio.abc import CancelScope
 
 from batchrun.client import (
     AmbiguousSubmitError,
@@ -58,6 +57,7 @@ from batchrun.state import (
 # cost, reserved against the budget until its real step count is known.
 DEFAULT_MAX_STEPS = 10
 TERMINAL_FAILURES = ("failed", "terminated", "timed_out", "canceled")
+TERMINAL_STATUSES = ("completed", *TERMINAL_FAILURES)
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,7 @@ class Scheduler:
         self._queue = WorkQueue(per_host=spec.per_host_concurrency)
         self._tries: dict[str, int] = {}
         self._in_flight: dict[str, str] = {}  # run id -> task id
+        self._wakers: dict[str, anyio.Event] = {}  # run id -> set when the run may have ended
         self._last_api_ok = time.monotonic()
         self._rng = random.Random()
         self._stopping = False
@@ -147,6 +148,7 @@ class Scheduler:
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals, outer.cancel_scope)
                 outer.start_soon(self.exporter.write_tables_periodically)
+                outer.start_soon(self._spot_finished_runs)
                 await self._run_workers()
                 outer.cancel_scope.cancel()
         finally:
@@ -212,7 +214,7 @@ class Scheduler:
                 finally:
                     self._queue.done(job)
 
-    async def _watch_signals(self, scope: CancelScope) -> None:
+    async def _watch_signals(self, scope: anyio.CancelScope) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 self.stats.interrupted = True
@@ -294,6 +296,7 @@ class Scheduler:
             final, timed_out = await self._watch(task, attempt, run_id, run)
         finally:
             self._in_flight.pop(run_id, None)
+            self._wakers.pop(run_id, None)
         self._conclude(task, attempt, final, timed_out=timed_out)
 
     async def _submit(self, task: TaskSpec) -> tuple[AttemptRecord, RunResponse] | None:
@@ -394,7 +397,6 @@ class Scheduler:
         """Find the run an attempt may have created, so that it is never paid for twice."""
         deadline = attempt.prepared_at + timedelta(seconds=self.options.reconcile_settle_s)
         while True:
-            await self.throttle.wait_clear()
             try:
                 found = await self.client.find_attempt_run(
                     kind=attempt.kind,
@@ -471,13 +473,44 @@ class Scheduler:
             delay = interval * (1 + self._rng.uniform(-0.1, 0.1))
             if task.timeout is not None:
                 delay = min(delay, max(0.05, task.timeout - (time.monotonic() - started)))
-            await anyio.sleep(delay)
+            waker = self._wakers.setdefault(run_id, anyio.Event())
+            with anyio.move_on_after(delay):
+                await waker.wait()
+            if waker.is_set():
+                self._wakers[run_id] = anyio.Event()
+            # Backing off is safe: the list scan below spots a finished run much sooner.
             interval = min(interval * 1.5, poll.max_interval)
             run = await self._get_run(run_id)
 
+    async def _spot_finished_runs(self) -> None:
+        """One list request covers many runs: wake the watchers of those that have ended.
+
+        The list's status is a lagging copy, so it only wakes a watcher, which then reads the
+        run itself; a run the list misses is still found by its own, slower, polling.
+        """
+        interval = max(0.25, self.spec.poll.interval / 2)
+        while True:
+            await anyio.sleep(interval)
+            if len(self._in_flight) < 2:
+                continue
+            page_size = min(100, max(20, 2 * len(self._in_flight)))
+            try:
+                items = await self.client.list_runs(status=TERMINAL_STATUSES, page_size=page_size)
+            except AuthError as exc:
+                raise self._fatal(f"the API rejected the API key: {exc.detail}") from None
+            except SkyvernError:
+                continue
+            for item in items:
+                waker = self._wakers.get(item.run_id)
+                if waker is not None and not getattr(item, "retry_pending", False):
+                    waker.set()
+
     async def _get_run(self, run_id: str) -> RunResponse | None:
-        """One poll; a transient failure is a skipped poll, not a failed task."""
-        await self.throttle.wait_clear()
+        """One poll; a transient failure is a skipped poll, not a failed task.
+
+        Polls do not wait for the throttle's pause: Skyvern rate-limits run submissions, and
+        the client already backs off a throttled GET on its own.
+        """
         try:
             run = await self.client.get_run(run_id)
         except AuthError as exc:
