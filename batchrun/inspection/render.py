@@ -23,7 +23,7 @@ def _lines(view: TaskInspection) -> Iterator[str]:
     if record is None:
         yield f"{header}: not submitted yet"
     else:
-        yield f"{header}: {record.state}, {record.attempts} attempt(s)"
+        yield f"{header}: {record.state}, {len(view.attempts)} attempt(s)"
     if view.attempts:
         yield ""
         yield f"    {'#':>3}  {'phase':<11} {'run':<30} {'status':<11} {'steps':>5}  reason"
@@ -37,7 +37,7 @@ def _lines(view: TaskInspection) -> Iterator[str]:
     if view.note:
         yield ""
         yield view.note
-    if record is not None and record.attempts:
+    if record is not None and view.attempts:
         yield ""
         yield "in the state:"
         yield from _field("output verdict", record.output_verdict)

@@ -19,6 +19,8 @@ from click.testing import CliRunner, Result
 from batchrun.cli import cli
 from batchrun.commands.apply import apply_command
 from batchrun.sim import RunningSimulator
+from batchrun.spec import load_spec
+from batchrun.state import open_store
 
 SITE = "https://shop.example"
 
@@ -132,3 +134,31 @@ def serve_receiver() -> Iterator[WebhookReceiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def record_unfinished_attempts(workspace: Workspace, spec_path: Path) -> None:
+    """A batch as a crashed or refused `apply` leaves it, written through the state API:
+    `refused`'s only attempt was turned down before a run existed (HTTP 400), `running`'s
+    run was accepted and has not finished."""
+    spec = load_spec(spec_path)
+    store = open_store(workspace.state)
+    try:
+        batch = store.create_batch(spec.name, "crashed", str(spec_path))
+        store.start_round(batch.id, spec.tasks)
+        refused = store.begin_attempt(
+            batch.id, "refused", attempt_key="k-refused", kind="task", request={},
+            reserved_steps=10,
+        )  # fmt: skip
+        store.attempt_not_created(
+            refused, batch_id=batch.id, reason="HTTP 400: Invalid URL", final=True
+        )
+        running = store.begin_attempt(
+            batch.id, "running", attempt_key="k-running", kind="task", request={},
+            reserved_steps=10,
+        )  # fmt: skip
+        store.attempt_accepted(
+            running, batch_id=batch.id, run_id="tsk_1", run_type="task_v1", status="running",
+            app_url=None,
+        )  # fmt: skip
+    finally:
+        store.close()

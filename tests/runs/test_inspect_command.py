@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from runs_workspace import Workspace, task
+from runs_workspace import Workspace, record_unfinished_attempts, task
 
 FLAKY = {
     "rules": [
@@ -163,3 +163,16 @@ def test_a_run_the_server_does_not_know_is_exit_2(simulator, workspace: Workspac
     assert result.exit_code == 2
     assert "does not exist on the server" in result.output
     assert "--offline" in result.output
+
+
+def test_an_attempt_refused_before_a_run_existed_has_nothing_to_ask(workspace: Workspace):
+    spec = workspace.spec([task("refused", "a"), task("running", "b")])
+    record_unfinished_attempts(workspace, spec)
+
+    # No key, no server: there is no run to read, so nothing is asked.
+    result = workspace.run("inspect", str(spec), "refused", "--run", "crashed")
+
+    assert result.exit_code == 0, result.output
+    assert "attempt 1 has no run (not_created: HTTP 400: Invalid URL)" in result.output
+    assert "refused of batch shop (run crashed): failed, 1 attempt(s)" in result.output
+    assert "failure reason:    HTTP 400: Invalid URL" in result.output

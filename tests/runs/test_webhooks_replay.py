@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from runs_workspace import WebhookReceiver, Workspace, signature_ok, task
+from runs_workspace import (
+    WebhookReceiver,
+    Workspace,
+    record_unfinished_attempts,
+    signature_ok,
+    task,
+)
 
 # One delivery per finished run (no automatic retries), so the receiver's log stays readable.
 SCENARIO = {
@@ -115,3 +121,18 @@ def test_bad_status_and_unreachable_api(simulator, workspace: Workspace):
     gone = workspace.run("webhooks", "replay", str(spec), sim=sim)
     assert gone.exit_code == 3
     assert "batchrun: error: cannot reach the Skyvern API at" in gone.output
+
+
+def test_a_run_still_going_is_skipped_not_replayed(simulator, workspace: Workspace):
+    sim = simulator(SCENARIO)
+    spec = workspace.spec([task("refused", "a"), task("running", "b")])
+    record_unfinished_attempts(workspace, spec)
+
+    result = workspace.run("webhooks", "replay", str(spec), "--run", "crashed", sim=sim)
+
+    assert result.exit_code == 0, result.output
+    assert "0 webhook(s) replayed: 0 delivered, 0 failed; 1 task(s) still running; " in (
+        result.output
+    )
+    assert "1 task(s) without a run yet" in result.output
+    assert sim.stats()["requests_by_route"].get("retry_webhook") is None
