@@ -63,5 +63,9 @@ class IssueCollector:
         return len(self._issues)
 
     def raise_if_any(self) -> None:
-        if self._issues:
-            raise SpecError(self._issues)
+        """Raise every issue, file by file (in order of first mention), in line order."""
+        if not self._issues:
+            return
+        file_order = {issue.path: None for issue in self._issues}
+        rank = {path: index for index, path in enumerate(file_order)}
+        raise SpecError(sorted(self._issues, key=lambda i: (rank[i.path], i.line, i.col)))

@@ -97,7 +97,8 @@ class _Template:
 
 @dataclass(frozen=True, slots=True)
 class _Expanded:
-    task: TaskSpec
+    task_id: str
+    task: TaskSpec | None  # None when the task has problems (reported)
     entry_path: DataPath
     row: str  # "row 3 of products.csv:4", or "" for a task without for_each
 
@@ -140,7 +141,12 @@ class _SpecLoader:
             raise SpecError([SpecIssue.at(where, message)])
         settings = self._settings(data)
         defaults = self._defaults(data)
-        tasks = self._tasks(data, defaults)
+        # A broken top-level retry/timeout is reported once; tasks are checked without it.
+        shared = {key: data[key] for key in ("retry", "timeout") if key in data}
+        if settings is None:
+            valid = self._valid_top_level(shared)
+            shared = {key: value for key, value in shared.items() if key in valid}
+        tasks = self._tasks(data, defaults, shared)
         base_url = self._base_url(settings)
         self._issues.raise_if_any()
         assert settings is not None and base_url is not None
@@ -219,11 +225,36 @@ class _SpecLoader:
             RequestFields.model_validate(rendered)
         except ValidationError as exc:
             self._report_model_errors(exc, RequestFields, ("defaults",), {s[1:] for s in skip})
-        return defaults
+            # Reported once here; tasks are checked without the broken defaults.
+            broken = {
+                problem.path[0] for problem in field_problems(exc, RequestFields) if problem.path
+            }
+            placeholders = {path[1] for path in skip if len(path) > 1}
+            return {k: v for k, v in defaults.items() if k not in broken or k in placeholders}
+        return {
+            k: v for k, v in defaults.items() if ("defaults", k) not in skip or has_placeholder(v)
+        }
 
     # ----- tasks -----------------------------------------------------------------------
 
-    def _tasks(self, data: dict[str, Any], defaults: dict[str, Any]) -> list[TaskSpec]:
+    def _valid_top_level(self, shared: dict[str, Any]) -> set[str]:
+        valid = set()
+        for key, value in shared.items():
+            renderer = Renderer(self._environ)
+            rendered = renderer.render(value)
+            try:
+                RetrySettings.model_validate(
+                    rendered
+                ) if key == "retry" else TaskEntry.model_validate({"id": "x", "timeout": rendered})
+            except ValidationError:
+                continue
+            if not renderer.problems:
+                valid.add(key)
+        return valid
+
+    def _tasks(
+        self, data: dict[str, Any], defaults: dict[str, Any], shared: dict[str, Any]
+    ) -> list[TaskSpec]:
         entries = data.get("tasks")
         if "tasks" in data and not isinstance(entries, list):
             self._report(("tasks",), f"expected a list of tasks, got {describe(entries)}")
@@ -234,17 +265,17 @@ class _SpecLoader:
             return []
         tasks: list[_Expanded] = []
         for index, entry in enumerate(entries):
-            template = self._template(index, entry, defaults, data)
+            template = self._template(index, entry, defaults, shared)
             if template is not None:
                 tasks.extend(self._expand(template, first_position=len(tasks)))
             if len(tasks) > MAX_ROWS:
                 self._report(("tasks", index), f"the batch expands to more than {MAX_ROWS} tasks")
                 break
         self._check_unique_ids(tasks)
-        return [expanded.task for expanded in tasks]
+        return [expanded.task for expanded in tasks if expanded.task is not None]
 
     def _template(
-        self, index: int, entry: Any, defaults: dict[str, Any], data: dict[str, Any]
+        self, index: int, entry: Any, defaults: dict[str, Any], shared: dict[str, Any]
     ) -> _Template | None:
         path: DataPath = ("tasks", index)
         if not isinstance(entry, dict):
@@ -273,7 +304,7 @@ class _SpecLoader:
             return None
         fitting = {key: value for key, value in defaults.items() if key in allowed}
         values, origin = layer(fitting, ("defaults",), own, path, MERGED_MAPPING_FIELDS)
-        top_retry = data.get("retry")
+        top_retry = shared.get("retry")
         if "retry" in entry:
             own_retry = entry["retry"]
             if isinstance(own_retry, dict) and isinstance(top_retry, dict):
@@ -288,8 +319,8 @@ class _SpecLoader:
         elif isinstance(top_retry, dict):
             values["retry"] = top_retry
             origin[("retry",)] = ("retry",)
-        if "timeout" in entry or "timeout" in data:
-            values["timeout"] = entry.get("timeout", data.get("timeout"))
+        if "timeout" in entry or "timeout" in shared:
+            values["timeout"] = entry.get("timeout", shared.get("timeout"))
             origin[("timeout",)] = (*path, "timeout") if "timeout" in entry else ("timeout",)
         for_each = entry.get("for_each")
         if "for_each" in entry and for_each is None:
@@ -306,9 +337,10 @@ class _SpecLoader:
             rows = list(loaded)
         tasks = []
         for row in rows:
-            task = self._task(template, row, first_position + len(tasks))
-            if task is not None:
-                tasks.append(_Expanded(task, template.entry_path, row.describe() if row else ""))
+            task_id, task = self._task(template, row, first_position + len(tasks))
+            if task_id is not None:
+                described = row.describe() if row else ""
+                tasks.append(_Expanded(task_id, task, template.entry_path, described))
         return tasks
 
     def _rows(self, template: _Template) -> list[Row] | None:
@@ -333,13 +365,18 @@ class _SpecLoader:
             return None
         return result.rows
 
-    def _task(self, template: _Template, row: Row | None, position: int) -> TaskSpec | None:
+    def _task(
+        self, template: _Template, row: Row | None, position: int
+    ) -> tuple[str | None, TaskSpec | None]:
+        """The task's id (for the duplicate check) and the task, None if it has problems."""
         renderer = Renderer(self._environ, row.values if row else None)
         rendered = renderer.render(template.values)
         for problem in renderer.problems:
             self._report_render_problem(template, row, problem)
+        task_id = rendered.get("id")
+        task_id = str(task_id) if isinstance(task_id, str | int) else None
         if renderer.problems:
-            return None
+            return None, None
         try:
             entry = TaskEntry.model_validate(rendered)
         except ValidationError as exc:
@@ -347,8 +384,8 @@ class _SpecLoader:
                 self.report_in_task(
                     template, row, problem.path, problem.message, at_key=problem.at_key
                 )
-            return None
-        return _TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+            return task_id, None
+        return task_id, _TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
 
     def report_in_task(
         self,
@@ -390,14 +427,14 @@ class _SpecLoader:
     def _check_unique_ids(self, tasks: list[_Expanded]) -> None:
         first_seen: dict[str, _Expanded] = {}
         for expanded in tasks:
-            earlier = first_seen.setdefault(expanded.task.id, expanded)
+            earlier = first_seen.setdefault(expanded.task_id, expanded)
             if earlier is expanded:
                 continue
             id_path = (*expanded.entry_path, "id")
             where = str(self._positions.value((*earlier.entry_path, "id")))
             where += f", {earlier.row}" if earlier.row else ""
             note = f" ({expanded.row})" if expanded.row else ""
-            message = f"duplicate task id {expanded.task.id!r}{note}; also at {where}"
+            message = f"duplicate task id {expanded.task_id!r}{note}; also at {where}"
             self._report(id_path, message)
 
     # ----- for the task builder ----------------------------------------------------------

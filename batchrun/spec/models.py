@@ -78,7 +78,7 @@ class PollSettings(SpecModel):
     @model_validator(mode="after")
     def _interval_within_max(self) -> PollSettings:
         if self.interval > self.max_interval:
-            raise ValueError("poll.interval is longer than poll.max_interval")
+            raise ValueError("interval is longer than max_interval")
         return self
 
 

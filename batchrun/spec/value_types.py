@@ -158,8 +158,8 @@ def url_type(label: str, schemes: tuple[str, ...]) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"expected a URL, got {describe(value)}")
         if url_problem(value, schemes) is not None:
-            wanted = " or ".join(f"{scheme}://" for scheme in schemes)
-            raise ValueError(f"{label} must be a {wanted} URL with a host, got {describe(value)}")
+            wanted = ", ".join(f"{scheme}://" for scheme in schemes[:-1]) + f" or {schemes[-1]}://"
+            raise ValueError(f"{label} must be an {wanted} URL with a host, got {describe(value)}")
         return value
 
     schema = {"type": "string", "format": "uri"}
