@@ -72,11 +72,14 @@ class ServerError(SkyvernError):
 class TransportError(SkyvernError):
     """No HTTP answer at all: refused, timed out, or the connection dropped."""
 
-    def __init__(self, detail: str, *, request_sent: bool) -> None:
+    def __init__(self, detail: str, *, request_sent: bool, timed_out: bool = False) -> None:
         super().__init__(detail)
         # False only when the request provably never left this process (connect/pool
         # failures): that is what makes a failed create POST safe to report as "no run".
         self.request_sent = request_sent
+        # We gave up waiting, so the server may still be working on the request; after a
+        # dropped connection, by contrast, it is done with it.
+        self.timed_out = timed_out
 
 
 class AmbiguousSubmitError(SkyvernError):
@@ -181,4 +184,8 @@ def error_for_exception(exc: httpx.HTTPError) -> TransportError:
     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     kind = type(exc).__name__
     message = str(exc) or kind
-    return TransportError(f"{kind}: {message}", request_sent=not never_sent)
+    return TransportError(
+        f"{kind}: {message}",
+        request_sent=not never_sent,
+        timed_out=isinstance(exc, httpx.TimeoutException),
+    )

@@ -65,8 +65,9 @@ class ApplyOptions:
     concurrency: int
     only: str | None = None
     cancel_on_interrupt: bool = False
-    # An ambiguous create is looked up again until this long after it was sent: a create
-    # request still being processed by the server may not be listed yet.
+    # An ambiguous create that timed out (or was left open by a crash) is looked up again
+    # until this long after it was sent: a create the server is still working on is not
+    # listed yet. After a dropped connection or an error status the server is done with it.
     reconcile_settle_s: float = 20.0
     # With no successful API call for this long, stop (exit 3) and leave the batch resumable.
     api_down_after_s: float = 300.0
@@ -267,7 +268,8 @@ class Scheduler:
         attempt = job.open_attempt
         run: RunResponse | None = None
         if attempt is not None and attempt.phase != AttemptPhase.ACCEPTED:
-            run = await self._reconcile(task, attempt)
+            # Left open by an earlier process: why its answer was lost is not known.
+            run = await self._reconcile(task, attempt, settle_s=self.options.reconcile_settle_s)
             if run is None:
                 attempt = None
         if attempt is None:
@@ -335,8 +337,9 @@ class Scheduler:
                 task=task.id,
                 attempt=attempt.number,
             )
-            found = await self._reconcile(task, attempt)
+            found = await self._reconcile(task, attempt, settle_s=_settle_time(exc, self.options))
             if found is None:
+                self._queue.add_later(Job(task), 0.0)
                 return None
             return attempt, found
         except (RateLimitedError, ServerBusyError) as exc:
@@ -393,9 +396,16 @@ class Scheduler:
         self.store.attempt_not_created(attempt, batch_id=self.batch.id, reason=reason, final=False)
         self._queue.add_later(Job(task), delay)
 
-    async def _reconcile(self, task: TaskSpec, attempt: AttemptRecord) -> RunResponse | None:
-        """Find the run an attempt may have created, so that it is never paid for twice."""
-        deadline = attempt.prepared_at + timedelta(seconds=self.options.reconcile_settle_s)
+    async def _reconcile(
+        self, task: TaskSpec, attempt: AttemptRecord, *, settle_s: float
+    ) -> RunResponse | None:
+        """Find the run an attempt may have created, so that it is never paid for twice.
+
+        The lookup is repeated until `settle_s` after the attempt was sent: a create request
+        the server is still working on is not listed yet. None means no run exists; the
+        attempt is then recorded as not created and the caller may submit again.
+        """
+        deadline = attempt.prepared_at + timedelta(seconds=settle_s)
         while True:
             try:
                 found = await self.client.find_attempt_run(
@@ -432,7 +442,9 @@ class Scheduler:
                     task=task.id,
                     attempt=attempt.number,
                 )
-                self._not_created(task, attempt, "no run was created", delay=0.0)
+                self.store.attempt_not_created(
+                    attempt, batch_id=self.batch.id, reason="no run was created", final=False
+                )
                 return None
             await anyio.sleep(min(2.0, remaining))
 
@@ -700,6 +712,14 @@ class Scheduler:
         )
         self.store.add_event(self.batch.id, event)
         self.sink.emit(event)
+
+
+def _settle_time(error: AmbiguousSubmitError, options: ApplyOptions) -> float:
+    """How long a lost create answer may leave its run unlisted."""
+    cause = error.cause
+    if isinstance(cause, TransportError) and cause.timed_out:
+        return options.reconcile_settle_s  # the server may still be creating it
+    return min(2.0, options.reconcile_settle_s)  # it answered or hung up: it is done
 
 
 def _reserved_steps(body: dict[str, Any], headers: dict[str, str]) -> int:

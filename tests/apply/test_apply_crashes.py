@@ -61,3 +61,32 @@ def test_sigkill_at_random_moments_then_resume_never_pays_twice(simulator, works
         assert created[key] <= failed + 1, (task["id"], created[key], attempts)
         # every run the server created is known to the state: none was orphaned and paid for
         assert created[key] == len({a.run_id for a in attempts if a.run_id}), task["id"]
+
+
+def test_an_attempt_left_unanswered_by_a_crash_is_submitted_exactly_once(
+    simulator, workspace: Workspace
+):
+    """A process died after recording an attempt's key but before its create went out."""
+    import sqlite3
+
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
+    spec = workspace.spec([{"id": "t1", "prompt": "Price", "url": f"{SITE}/item/1"}])
+    store = open_store(workspace.state)
+    batch = store.create_batch("batch", "r1", str(spec))
+    from batchrun.spec import load_spec
+
+    store.start_round(batch.id, load_spec(spec).tasks)
+    store.begin_attempt(
+        batch.id, "t1", attempt_key="br-neversent0001", kind="task",
+        request={"prompt": "Price", "url": f"{SITE}/item/1", "engine": "skyvern-2.0"},
+        reserved_steps=10,
+    )
+    store.close()
+    with sqlite3.connect(workspace.state) as conn:  # the crash happened a while ago
+        conn.execute("UPDATE attempts SET prepared_at = '2026-01-01T00:00:00+00:00'")
+
+    result = workspace.apply(spec, sim, "--run", "r1")
+    assert result.exit_code == 0, result.output
+    assert sim.stats()["runs_created"] == 1
+    phases = [a.phase for a in open_store(workspace.state).attempts_for_task(batch.id, "t1")]
+    assert phases == ["not_created", "finished"]
