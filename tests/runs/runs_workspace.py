@@ -17,7 +17,6 @@ import yaml
 from click.testing import CliRunner, Result
 
 from batchrun.cli import cli
-from batchrun.commands.apply import apply_command
 from batchrun.sim import RunningSimulator
 from batchrun.spec import load_spec
 from batchrun.state import open_store
@@ -62,8 +61,8 @@ class Workspace:
     def apply(self, spec: Path, sim: RunningSimulator) -> Result:
         """`batchrun apply` against the simulator: the state and results the commands read."""
         result = CliRunner().invoke(
-            apply_command,
-            [str(spec), "--api-url", sim.base_url, "--log-format", "plain", "--no-report"],
+            cli,
+            ["apply", str(spec), "--api-url", sim.base_url, "--log-format", "plain", "--no-report"],
             env=self.env(sim.api_key),
             catch_exceptions=False,
         )
