@@ -15,6 +15,7 @@ from typing import Any
 from batchrun.spec.errors import SourceLocation, SpecError, SpecIssue
 from batchrun.spec.models import ForEach
 from batchrun.spec.source_files import display_path_near, read_text
+from batchrun.spec.validation import dotted
 from batchrun.spec.yaml_positions import DataPath, PositionMap
 
 MAX_ROWS = 100_000
@@ -60,11 +61,10 @@ def load_rows(
         text = read_text(spec_path.parent / relative, display, what=what)
     except SpecError as exc:
         # Point at the spec's reference too: the file name alone does not say who wanted it.
-        where = positions.value((*entry_path, "for_each", "csv" if for_each.csv else "jsonl"))
-        return RowsResult(
-            [],
-            [SpecIssue.at(where, f"for_each: {issue.message} ({display})") for issue in exc.issues],
-        )
+        key_path = (*entry_path, "for_each", "csv" if for_each.csv is not None else "jsonl")
+        where = positions.value(key_path)
+        messages = [f"{dotted(key_path)}: {issue.message}: {display}" for issue in exc.issues]
+        return RowsResult([], [SpecIssue.at(where, message) for message in messages])
     if for_each.csv is not None:
         return _csv_rows(text, display)
     return _jsonl_rows(text, display)

@@ -189,7 +189,8 @@ def url_host(value: str) -> str | None:
     return host.lower() if host else None
 
 
-_GEO_KEYS = {"country", "subdivision", "city", "isISP"}
+_GEO_KEY_ORDER = ("country", "subdivision", "city", "isISP")
+_GEO_KEYS = set(_GEO_KEY_ORDER)
 
 
 def _check_proxy_location(value: Any) -> str | dict[str, Any]:
@@ -211,7 +212,8 @@ def _check_proxy_location(value: Any) -> str | dict[str, Any]:
 def _check_geo_target(value: dict[str, Any]) -> dict[str, Any]:
     for key in value:
         if key not in _GEO_KEYS:
-            raise ValueError(f"unknown geo target key {key!r}{did_you_mean(key, _GEO_KEYS)}")
+            hint = did_you_mean(key, _GEO_KEYS) or f" (keys: {', '.join(_GEO_KEY_ORDER)})"
+            raise ValueError(f"unknown geo target key {key!r}{hint}")
     country = value.get("country")
     if country not in GEO_COUNTRIES:
         if "country" not in value:
