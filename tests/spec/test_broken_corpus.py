@@ -16,7 +16,9 @@ _EXPECT = "# expect: "
 
 
 def expected_lines(spec: Path) -> list[str]:
-    lines = [line[len(_EXPECT) :] for line in spec.read_text().splitlines() if line.startswith(_EXPECT)]
+    lines = [
+        line[len(_EXPECT) :] for line in spec.read_text().splitlines() if line.startswith(_EXPECT)
+    ]
     return [line.replace("{spec}", str(spec)).replace("{dir}", str(spec.parent)) for line in lines]
 
 
