@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from batchrun.errors import UsageError
+
+# One issue, one line: a key like "\r" written by the user must not break the output.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda match: ascii(match.group(0))[1:-1], text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +40,7 @@ class SpecIssue:
         return cls(location.path, location.line, location.col, message)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
+        return _one_line(f"{self.path}:{self.line}:{self.col}: {self.message}")
 
 
 class SpecError(UsageError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -37,11 +38,19 @@ def field_problems(error: ValidationError, model: type[BaseModel]) -> list[Field
 
 
 def dotted(path: DataPath) -> str:
-    """`tasks[2].retry.backoff` for ('tasks', 2, 'retry', 'backoff')."""
+    """`tasks[2].retry.backoff` for ('tasks', 2, 'retry', 'backoff'); odd keys quoted."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            text += f"[{part!r}]"
+        else:
+            text += f".{part}" if text else part
     return text
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 _EXPECTED = {
