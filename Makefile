@@ -34,8 +34,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# The demo batch includes a task the agent gives up on (exit code 1 by design): that is a
+# successful demo, so only other exit codes fail `make demo`.
 demo: install
-	$(VENV)/bin/batchrun apply --sim jobs/demo.yaml
+	@$(VENV)/bin/batchrun apply --sim --new jobs/demo.yaml; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 1 ]
 
 clean:
 	rm -rf $(VENV) .batchrun results .pytest_cache

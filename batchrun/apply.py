@@ -12,7 +12,7 @@ import anyio
 from batchrun.api_access import ApiAccess
 from batchrun.client import SkyvernClient
 from batchrun.errors import ApiUnavailableError, BatchrunError, ExitCode
-from batchrun.events import EventSink
+from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.export import ResultsDir
 from batchrun.scheduler import ApplyOptions, ApplyStats, ResultsExporter, Scheduler
 from batchrun.spec import BatchSpec
@@ -82,7 +82,19 @@ def apply_batch(
             stats = scheduler.stats
             stats.interrupted = True
     summary = summarise(spec, store, batch, stats, time.monotonic() - started, results.path)
-    results.write_summary(summary.as_dict())
+    # Kept with the state too, so that `batchrun export` rebuilds the same summary.json.
+    store.add_event(
+        batch.id,
+        BatchEvent(
+            EventKind.BATCH_FINISHED,
+            f"{spec.name}/{batch.run_key}",
+            summary.headline(),
+            data=summary.as_dict(),
+        ),
+    )
+    store.flush_events()
+    if results.path.exists():  # nothing to summarise there if the API was never reached
+        results.write_summary(summary.as_dict())
     return ApplyResult(summary, exit_code_for(summary, stats), stats.fatal)
 
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from batchrun.client import Artifact, DownloadResult, SkyvernClient, SkyvernError
+from batchrun.client import Artifact, DownloadResult, SkyvernClient, SkyvernError, artifact_owner_id
 from batchrun.export import ExportedFile, ResultsDir, download_artifacts
-from batchrun.inspection import api_unavailable, artifact_owner_id, is_fatal, last_run_attempt
+from batchrun.inspection import api_unavailable, is_fatal, last_run_attempt
 from batchrun.state import BatchRecord, StateStore, TaskRecord
 
 

@@ -44,6 +44,12 @@ class BatchSummary:
     # as is; None falls back to the batch name.
     spec_path: Path | None = None
 
+    def headline(self) -> str:
+        counts = f"{self.succeeded} succeeded, {self.failed} failed, {self.canceled} canceled"
+        if self.pending:
+            counts += f", {self.pending} pending"
+        return f"Batch {self.batch} ({self.run_key}): {counts} of {self.total} tasks"
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (paths as strings), the content of summary.json."""
         return {

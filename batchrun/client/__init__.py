@@ -28,6 +28,7 @@ from batchrun.client.models import (
     RunType,
     TimelineEntry,
     WebhookReplay,
+    artifact_owner_id,
 )
 from batchrun.client.transport import HttpRetryPolicy
 
@@ -58,6 +59,7 @@ __all__ = [
     "TimelineEntry",
     "TransportError",
     "WebhookReplay",
+    "artifact_owner_id",
     "may_have_created_run",
     "new_attempt_key",
     "tag_request",

@@ -90,6 +90,14 @@ class FileInfo(SkyvernModel):
     artifact_id: str | None = None
 
 
+def artifact_owner_id(run_id: str, app_url: str | None) -> str:
+    """The id a run's artifacts are listed by: skyvern-2.0 artifacts hang off the run's `wr_`
+    id, found in its app link (skyvern-api.md §11, §18); every other run lists by its own."""
+    if run_id.startswith("tsk_v2_") and app_url and "/runs/wr_" in app_url:
+        return app_url.rstrip("/").rsplit("/", 1)[-1]
+    return run_id
+
+
 class RunResponse(SkyvernModel):
     """GET /v1/runs/{id} and the run-creation responses, for every run type."""
 

@@ -48,7 +48,7 @@ from batchrun.scheduler import ApplyOptions
 @click.option(
     "--scenario",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="With --sim: the simulator scenario file.",
+    help="With --sim: the simulator scenario file (default: the built-in demo scenario).",
 )
 @click.option(
     "--log-format",
@@ -87,9 +87,10 @@ def apply_command(
     spec = load(spec_path)
     with ExitStack() as stack:
         if sim:
-            from batchrun.sim import start_simulator
+            from batchrun.sim import Scenario, demo_scenario, start_simulator
 
-            simulator = stack.enter_context(start_simulator(scenario))
+            chosen = Scenario.from_yaml(scenario) if scenario is not None else demo_scenario()
+            simulator = stack.enter_context(start_simulator(chosen))
             access = ApiAccess(simulator.base_url, simulator.api_key)
         else:
             access = resolve_api_access(spec, api_url=api_url)
@@ -120,8 +121,9 @@ def apply_command(
             results_root=results_root,
             secrets=secrets,
         )
-    if not no_report and result.summary.results_dir is not None:
-        write_report(result.summary.results_dir)
+    results_dir = result.summary.results_dir
+    if not no_report and results_dir is not None and (results_dir / "outputs.jsonl").exists():
+        write_report(results_dir)
     console.print_summary(result.summary)
     if result.fatal is not None:
         click.echo(f"batchrun: error: {result.fatal}", err=True)

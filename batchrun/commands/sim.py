@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import signal
 import threading
-from importlib import resources
 from pathlib import Path
 
 import click
 
-from batchrun.sim.scenario import Scenario
+from batchrun.sim.scenario import Scenario, demo_scenario
 from batchrun.sim.server import start_simulator
-
-
-def demo_scenario() -> Scenario:
-    text = resources.files("batchrun.sim").joinpath("scenarios/demo.yaml")
-    with resources.as_file(text) as path:
-        return Scenario.from_yaml(path)
 
 
 @click.command("sim")

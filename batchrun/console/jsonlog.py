@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from batchrun.console.sink import ConsoleSink
-from batchrun.console.summary_text import headline
 from batchrun.console.wording import describe, utc_timestamp
 from batchrun.events import BatchEvent
 from batchrun.summary import BatchSummary
@@ -53,7 +52,7 @@ class JsonLogSink(ConsoleSink):
             "attempt": None,
             "run_id": None,
             "status": None,
-            "message": headline(summary),
+            "message": summary.headline(),
             "data": summary.as_dict(),
         }
         self._write_line(_dumps(self._redactor.value(record)))

@@ -14,13 +14,6 @@ class SummaryLine:
     style: str = ""  # a rich style; ignored by the plain and JSON logs
 
 
-def headline(summary: BatchSummary) -> str:
-    counts = f"{summary.succeeded} succeeded, {summary.failed} failed, {summary.canceled} canceled"
-    if summary.pending:
-        counts += f", {summary.pending} pending"
-    return f"Batch {summary.batch} ({summary.run_key}): {counts} of {summary.total} tasks"
-
-
 def inspect_command(summary: BatchSummary, task_id: str) -> str:
     spec = str(summary.spec_path) if summary.spec_path is not None else summary.batch
     return shlex.join(["batchrun", "inspect", spec, task_id, "--run", summary.run_key])
@@ -29,7 +22,7 @@ def inspect_command(summary: BatchSummary, task_id: str) -> str:
 def summary_lines(summary: BatchSummary) -> list[SummaryLine]:
     troubled = summary.failed or summary.canceled or summary.interrupted
     lines = [
-        SummaryLine(headline(summary), "bold red" if troubled else "bold green"),
+        SummaryLine(summary.headline(), "bold red" if troubled else "bold green"),
         SummaryLine(
             f"  retries {summary.retries} · runs {summary.runs} · steps {summary.steps}"
             f" · wall time {format_duration(summary.wall_time_s)}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from batchrun.client.errors import SkyvernError
-from batchrun.client.models import RunResponse, TimelineEntry
+from batchrun.client.models import RunResponse, TimelineEntry, artifact_owner_id
 from batchrun.export.artifacts import ArtifactClient, download_artifacts
 from batchrun.export.atomic import remove_stale_temp_files
 from batchrun.export.downloads import download_run_files
@@ -105,7 +105,7 @@ async def _restore_files(
         if artifact_types:
             files += await download_artifacts(
                 client,
-                artifact_run_id(run),
+                artifact_owner_id(run.run_id, run.app_url),
                 artifact_types,
                 results.artifacts_dir(record.task_id),
                 results_root=results.path,
@@ -150,13 +150,6 @@ def _needs_fetch(record: TaskRecord, batch_dir: Path) -> bool:
         if not on_disk.is_file() or on_disk.stat().st_size != exported.size:
             return True
     return False
-
-
-def artifact_run_id(run: RunResponse) -> str:
-    """skyvern-2.0 artifacts hang off the run's `wr_` id, found in its app link (§11, §18)."""
-    if run.run_id.startswith("tsk_v2_") and run.app_url and "/runs/wr_" in run.app_url:
-        return run.app_url.rsplit("/", 1)[-1]
-    return run.run_id
 
 
 def _saved_summary(store: StateStore, batch: BatchRecord) -> dict[str, Any] | None:

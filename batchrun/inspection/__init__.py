@@ -4,7 +4,6 @@
 from batchrun.inspection.lookup import find_task, last_run_attempt, pick_attempt, select_tasks
 from batchrun.inspection.remote import (
     api_unavailable,
-    artifact_owner_id,
     is_fatal,
     lookup_client,
 )
@@ -16,7 +15,6 @@ __all__ = [
     "TaskInspection",
     "add_live_view",
     "api_unavailable",
-    "artifact_owner_id",
     "find_task",
     "is_fatal",
     "last_run_attempt",

@@ -29,11 +29,3 @@ def api_unavailable(error: SkyvernError, base_url: str) -> ApiUnavailableError:
     if isinstance(error, AuthError):
         return ApiUnavailableError(f"the API at {base_url} rejected the API key: {error.detail}")
     return ApiUnavailableError(f"cannot reach the Skyvern API at {base_url}: {error}")
-
-
-def artifact_owner_id(run_id: str, app_url: str | None) -> str:
-    """The id to list a run's artifacts by: skyvern-2.0 artifacts hang off the run's `wr_`
-    id, found in its app link (skyvern-api.md §11, §18); every other run lists by its own."""
-    if run_id.startswith("tsk_v2_") and app_url and "/runs/wr_" in app_url:
-        return app_url.rstrip("/").rsplit("/", 1)[-1]
-    return run_id

@@ -17,11 +17,12 @@ from batchrun.client import (
     RunType,
     SkyvernClient,
     SkyvernError,
+    artifact_owner_id,
 )
 from batchrun.errors import UsageError
 from batchrun.export import scrub_secrets
 from batchrun.inspection.lookup import find_task, pick_attempt
-from batchrun.inspection.remote import api_unavailable, artifact_owner_id, is_fatal
+from batchrun.inspection.remote import api_unavailable, is_fatal
 from batchrun.spec import BatchSpec
 from batchrun.state import AttemptRecord, BatchRecord, StateStore, TaskRecord
 

@@ -120,6 +120,7 @@ class Scheduler:
         self._last_api_ok = time.monotonic()
         self._rng = random.Random()
         self._stopping = False
+        self.label = f"{spec.name}/{batch.run_key}"  # names the batch in every event
 
     # -- the whole batch ---------------------------------------------------------------------
 
@@ -461,25 +462,27 @@ class Scheduler:
         started = time.monotonic()
         if attempt.accepted_at is not None:
             started -= max(0.0, (now_utc() - attempt.accepted_at).total_seconds())
-        status = attempt.status
+        # What the state already holds: the create answer's status, or the last one polled.
+        status = str(run.status) if run is not None else attempt.status
         while True:
             if run is not None:
+                if run.is_final:
+                    return run, False  # the final status is recorded with the outcome
                 if str(run.status) != status:
                     status = str(run.status)
                     self.store.attempt_progress(
                         attempt, batch_id=self.batch.id, status=status, step_count=run.step_count
                     )
+                    pending = " (the server will retry it)" if run.retry_pending else ""
                     self._emit(
                         EventKind.RUN_STATUS,
-                        status,
+                        pending,
                         task=task.id,
                         attempt=attempt.number,
                         run_id=run_id,
                         status=status,
                         data={"step_count": run.step_count},
                     )
-                if run.is_final:
-                    return run, False
             if task.timeout is not None and time.monotonic() - started > task.timeout:
                 return await self._cancel_for_timeout(task, attempt, run_id), True
             delay = interval * (1 + self._rng.uniform(-0.1, 0.1))
@@ -701,7 +704,7 @@ class Scheduler:
     ) -> None:
         event = BatchEvent(
             kind,
-            self.spec.name,
+            self.label,
             message,
             level,
             task=task,

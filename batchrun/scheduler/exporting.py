@@ -7,7 +7,6 @@ rewritten from the state at most every few seconds, and once more at the end.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Collection
@@ -17,9 +16,10 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from batchrun.client import RunResponse, SkyvernClient, SkyvernError
+from batchrun.client import RunResponse, SkyvernClient, SkyvernError, artifact_owner_id
 from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.export import ResultsDir, download_artifacts, download_run_files, scrub_secrets
+from batchrun.export.artifacts import requested_artifact_types
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import BatchRecord, StateStore, TaskState
 
@@ -42,6 +42,7 @@ class ResultsExporter:
         self.results = results
         self.sink = sink
         self.secrets = tuple(secrets)
+        self.label = f"{spec.name}/{batch.run_key}"
         self._send, self._receive = anyio.create_memory_object_stream[
             tuple[TaskSpec, RunResponse | None]
         ](math.inf)
@@ -97,7 +98,7 @@ class ResultsExporter:
             self.sink.emit(
                 BatchEvent(
                     EventKind.FILES_EXPORTED,
-                    self.spec.name,
+                    self.label,
                     f"{len(files)} file(s) saved",
                     task=task.id,
                     run_id=run.run_id if run else None,
@@ -106,35 +107,34 @@ class ResultsExporter:
             )
 
     async def _fetch_files(self, task: TaskSpec, run: RunResponse) -> list[dict[str, Any]]:
-        task_dir = self.results.task_dir(task.id)
-        exported = []
-        if run.downloaded_files:
-            exported += await download_run_files(
-                self.client,
-                run,
-                task_dir / "files",
-                results_root=self.results.path,
-                max_file_size=self.spec.export.max_file_size,
-                refresh_run=lambda: self.client.get_run(run.run_id),
-            )
-        artifact_types = list(self.spec.export.artifacts)
-        if self.spec.export.screenshots:
-            artifact_types.append("screenshot_final")
-        if self.spec.export.recording:
-            artifact_types.append("recording")
+        # Called even when the run has no files: the folder must hold the last attempt's files
+        # only, not those of an earlier attempt.
+        exported = await download_run_files(
+            self.client,
+            run,
+            self.results.files_dir(task.id),
+            results_root=self.results.path,
+            max_file_size=self.spec.export.max_file_size,
+            refresh_run=lambda: self.client.get_run(run.run_id),
+        )
+        artifact_types = requested_artifact_types(
+            screenshots=self.spec.export.screenshots,
+            recording=self.spec.export.recording,
+            artifacts=self.spec.export.artifacts,
+        )
         if artifact_types:
             exported += await download_artifacts(
                 self.client,
-                _artifact_run_id(run),
+                artifact_owner_id(run.run_id, run.app_url),
                 artifact_types,
-                task_dir / "artifacts",
+                self.results.artifacts_dir(task.id),
                 results_root=self.results.path,
                 max_file_size=self.spec.export.max_file_size,
             )
         for item in exported:
             if item.error:
                 self._warn(task.id, f"file {item.filename!r}: {item.error}")
-        return [dataclasses.asdict(item) for item in exported]
+        return [item.as_dict() for item in exported]
 
     async def _fetch_timeline(self, run_id: str) -> list[Any] | None:
         """The timeline of a failed run, where its run type has one (skyvern-2.0, workflows)."""
@@ -161,13 +161,4 @@ class ResultsExporter:
         self._tables_cost_s = time.monotonic() - started
 
     def _warn(self, task_id: str, message: str) -> None:
-        self.sink.emit(
-            BatchEvent(EventKind.WARNING, self.spec.name, message, "warning", task=task_id)
-        )
-
-
-def _artifact_run_id(run: RunResponse) -> str:
-    """skyvern-2.0 artifacts hang off the run's `wr_` id, found in its app link (§11, §18)."""
-    if run.run_id.startswith("tsk_v2_") and run.app_url and "/runs/wr_" in run.app_url:
-        return run.app_url.rsplit("/", 1)[-1]
-    return run.run_id
+        self.sink.emit(BatchEvent(EventKind.WARNING, self.label, message, "warning", task=task_id))

@@ -5,7 +5,15 @@ files come from a second origin; faults (429, 5xx, dropped connections, latency)
 injected; `/_sim/` admin endpoints expose per-run counters for tests and benchmarks.
 """
 
-from batchrun.sim.scenario import Faults, FileSpec, Rule, Scenario
+from batchrun.sim.scenario import Faults, FileSpec, Rule, Scenario, demo_scenario
 from batchrun.sim.server import RunningSimulator, start_simulator
 
-__all__ = ["Faults", "FileSpec", "Rule", "RunningSimulator", "Scenario", "start_simulator"]
+__all__ = [
+    "Faults",
+    "FileSpec",
+    "Rule",
+    "RunningSimulator",
+    "Scenario",
+    "demo_scenario",
+    "start_simulator",
+]

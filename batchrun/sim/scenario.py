@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +330,10 @@ class _Reader:
             ),
             endpoints=endpoints,
         )
+
+
+def demo_scenario() -> Scenario:
+    """The built-in scenario of `batchrun sim` and `batchrun apply --sim` (the README demo)."""
+    text = resources.files("batchrun.sim").joinpath("scenarios/demo.yaml")
+    with resources.as_file(text) as path:
+        return Scenario.from_yaml(path)
