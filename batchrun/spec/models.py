@@ -161,10 +161,29 @@ class SpecFile(SpecSettings):
     tasks: list[TaskEntry] = Field(min_length=1)
 
 
+# Any value may be written as `${VAR}`, and in a for_each task as `{column}`: both are
+# filled before type-checking, so editors must accept them where a number or enum belongs.
+_TEMPLATE_STRING = {
+    "type": "string",
+    "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\{[A-Za-z_][A-Za-z0-9_ .-]*\}",
+    "description": "A ${VAR} or {column} placeholder.",
+}
+_DOCUMENTATION_KEYS = ("title", "description", "default", "examples")
+
+
 def spec_json_schema() -> dict[str, Any]:
     schema = SpecFile.model_json_schema()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "batchrun spec",
-        **schema,
-    }
+    schema["title"] = "batchrun spec"
+    for definition in [schema, *schema.get("$defs", {}).values()]:
+        properties = definition.get("properties", {})
+        for name, prop in properties.items():
+            properties[name] = _accept_placeholders(prop)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _accept_placeholders(prop: dict[str, Any]) -> dict[str, Any]:
+    if prop.get("type") == "string" and not ({"enum", "pattern", "format"} & prop.keys()):
+        return prop
+    outer = {key: prop[key] for key in _DOCUMENTATION_KEYS if key in prop}
+    inner = {key: value for key, value in prop.items() if key not in _DOCUMENTATION_KEYS}
+    return {**outer, "anyOf": [inner, _TEMPLATE_STRING]}

@@ -63,8 +63,10 @@ _SCALARS = st.one_of(
 )
 _VALUES = st.recursive(
     _SCALARS,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.one_of(_SPEC_KEYS, st.text(max_size=8)), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.one_of(_SPEC_KEYS, st.text(max_size=8)), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 
