@@ -67,6 +67,7 @@ def apply_batch(
         if scheduler is not None:
             scheduler.throttle.hit(retry_after)
 
+    store.redact({access.api_key, *secrets})
     with BatchLock(store.path, spec.name, batch.run_key):
         client = SkyvernClient(access.base_url, access.api_key, on_throttle=relay_throttle)
         exporter = ResultsExporter(

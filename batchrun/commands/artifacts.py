@@ -62,7 +62,7 @@ def artifacts_command(
     spec = load(spec_path)
     types = list(artifact_types) or _spec_types(spec)
     access = resolve_api_access(spec, api_url=api_url)
-    store = open_state(state_path)
+    store = open_state(state_path, spec)
     try:
         batch = existing_batch(store, spec, run_key)
         tasks = select_tasks(spec, only)

@@ -24,7 +24,7 @@ def cancel_command(
     """
     spec = load(spec_path)
     access = resolve_api_access(spec, api_url=api_url)
-    store = open_state(state_path)
+    store = open_state(state_path, spec)
     try:
         batch = existing_batch(store, spec, run_key)
         report = anyio.run(cancel_batch, spec, store, batch, access)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from batchrun.api_access import spec_secrets
 from batchrun.errors import UsageError
 from batchrun.spec import BatchSpec, load_spec
 from batchrun.state import BatchRecord, StateStore, default_state_path, open_store
@@ -53,8 +55,14 @@ def load(spec_path: Path) -> BatchSpec:
     return load_spec(spec_path)
 
 
-def open_state(state_path: Path | None) -> StateStore:
-    return open_store(state_path or default_state_path())
+def open_state(state_path: Path | None, spec: BatchSpec) -> StateStore:
+    """The state store, set never to write the spec's secrets (nor the API key) in clear."""
+    store = open_store(state_path or default_state_path())
+    secrets = spec_secrets(spec)
+    if api_key := os.environ.get(spec.api_key_env):
+        secrets.add(api_key)
+    store.redact(secrets)
+    return store
 
 
 def existing_batch(store: StateStore, spec: BatchSpec, run_key: str | None) -> BatchRecord:

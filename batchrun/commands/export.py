@@ -57,7 +57,7 @@ def export_command(
     because the process stopped first) through the API.
     """
     spec = load(spec_path)
-    store = open_state(state_path)
+    store = open_state(state_path, spec)
     try:
         batch = existing_batch(store, spec, run_key)
         results = results_dir_for(spec, batch, results_root)

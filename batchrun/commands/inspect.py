@@ -49,7 +49,7 @@ def inspect_command(
     could not be reached.
     """
     spec = load(spec_path)
-    store = open_state(state_path)
+    store = open_state(state_path, spec)
     try:
         batch = existing_batch(store, spec, run_key)
         inspection = read_inspection(store, batch, spec, task_id, attempt_number)

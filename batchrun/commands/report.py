@@ -51,7 +51,7 @@ def _latest_run_key(spec: BatchSpec, root: Path, state_path: Path | None) -> str
     """The state's latest run of this spec; without a state file (results copied to another
     machine), the most recently written run directory."""
     if (state_path or default_state_path()).exists():
-        store = open_state(state_path)
+        store = open_state(state_path, spec)
         try:
             return existing_batch(store, spec, None).run_key
         finally:

@@ -21,7 +21,7 @@ def status_command(
 ) -> None:
     """Counts by state, and one line per task that is unfinished, failed or flagged."""
     spec = load(spec_path)
-    store = open_state(state_path)
+    store = open_state(state_path, spec)
     try:
         batch = existing_batch(store, spec, run_key)
         wanted = {task.id for task in spec.tasks}

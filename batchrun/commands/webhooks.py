@@ -55,7 +55,7 @@ def replay_command(
     spec = load(spec_path)
     access = resolve_api_access(spec, api_url=api_url)
     secrets = {access.api_key, *spec_secrets(spec)}
-    store = open_state(state_path)
+    store = open_state(state_path, spec)
     try:
         batch = existing_batch(store, spec, run_key)
         tasks = select_tasks(spec, only)

@@ -126,8 +126,16 @@ class StateStore:
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
-        self._conn: sqlite3.Connection = db.conn
+        self._conn = _RedactingConnection(db.conn)
         self._pending_events: list[tuple[Any, ...]] = []
+
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Never write these values (the API key, values taken from the environment).
+
+        Applied to every parameter of every write, so that a secret echoed back by the server
+        (in a run's request echo, its output, its timeline) cannot reach the file either.
+        """
+        self._conn.secrets = {secret for secret in secrets if secret}
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -167,7 +175,7 @@ class StateStore:
         self._conn.close()
 
     @contextmanager
-    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, durable: bool = False) -> Iterator[_RedactingConnection]:
         """One transition: all of it or none of it, with the events buffered since the last."""
         if durable:
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -686,6 +694,37 @@ class StateStore:
         rows = self._conn.execute(query + " ORDER BY id", args).fetchall()
         keys = ("ts", "kind", "level", "task", "attempt", "run_id", "status", "message", "data")
         return [dict(zip(keys, (*row[:8], _loads(row[8])), strict=True)) for row in rows]
+
+
+class _RedactingConnection:
+    """An sqlite3 connection whose writes have every secret replaced by `***`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.secrets: set[str] = set()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, self._clean(params) if self.secrets else params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        if self.secrets:
+            rows = [self._clean(row) for row in rows]
+        return self._conn.executemany(sql, rows)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _clean(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(self._scrub(value) if isinstance(value, str) else value for value in params)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+            escaped = json.dumps(secret, ensure_ascii=False)[1:-1]  # as it appears inside JSON
+            if escaped != secret and escaped in text:
+                text = text.replace(escaped, "***")
+        return text
 
 
 _TASK_COLUMNS = (
