@@ -10,19 +10,12 @@ import click
 
 from batchrun.commands.validate import echo_spec_error
 from batchrun.errors import ExitCode
-from batchrun.plan import PlannedTask, StoredTaskView, plan_tasks, summary_counts, summary_line
+from batchrun.plan import PlannedTask, plan_tasks, summary_counts, summary_line
 from batchrun.spec import BatchSpec, SpecError, load_spec
+from batchrun.state import read_task_views
 
 _URL_WIDTH = 48
 _COLUMNS = ("task", "action", "kind", "engine", "url", "attempts")
-
-
-def _stored_views(
-    state_path: Path | None, spec_name: str, run_key: str | None
-) -> dict[str, StoredTaskView]:
-    # TODO: return batchrun.state.read_task_views(state_path, spec_name, run_key) once the
-    # state module provides it; until then every task shows as "create".
-    return {}
 
 
 @click.command("plan")
@@ -46,7 +39,7 @@ def plan_command(
     except SpecError as exc:
         echo_spec_error(exc)
         ctx.exit(int(ExitCode.USAGE))
-    planned = plan_tasks(spec.tasks, _stored_views(state_path, spec.name, run_key))
+    planned = plan_tasks(spec.tasks, read_task_views(state_path, spec.name, run_key))
     if as_json:
         click.echo(json.dumps(_plan_document(spec, spec_path, planned), indent=2))
         return

@@ -21,6 +21,7 @@ from batchrun.state.store import (
     default_state_path,
     now_utc,
     open_store,
+    read_task_views,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "default_state_path",
     "now_utc",
     "open_store",
+    "read_task_views",
 ]

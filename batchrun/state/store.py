@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from batchrun.errors import LocalIOError
 from batchrun.events import BatchEvent
+from batchrun.plan import StoredTaskView
 from batchrun.state.records import (
     OPEN_PHASES,
     PAID_PHASES,
@@ -116,6 +117,21 @@ def _dumps(value: Any) -> str:
 
 def _loads(value: str | None) -> Any:
     return json.loads(value) if value is not None else None
+
+
+def read_task_views(
+    state_path: Path | None, spec_name: str, run_key: str | None
+) -> dict[str, StoredTaskView]:
+    """What `plan` compares the spec with; reading never creates a state file."""
+    path = state_path or default_state_path()
+    if not path.exists():
+        return {}
+    store = open_store(path)
+    try:
+        batch = store.find_batch(spec_name, run_key)
+        return store.task_views(batch.id) if batch is not None else {}
+    finally:
+        store.close()
 
 
 def open_store(path: Path | str | None = None) -> StateStore:
@@ -362,6 +378,14 @@ class StateStore:
             "SELECT state FROM tasks WHERE batch_id = ? AND task_id = ?", (batch_id, task_id)
         ).fetchone()
         return TaskState(row[0]) if row else None
+
+    def task_views(self, batch_id: int) -> dict[str, StoredTaskView]:
+        rows = self._conn.execute(
+            "SELECT task_id, content_hash, state, attempts, run_id, last_status FROM tasks "
+            "WHERE batch_id = ?",
+            (batch_id,),
+        )
+        return {row[0]: StoredTaskView(*row) for row in rows}
 
     def count_by_state(self, batch_id: int) -> dict[str, int]:
         rows = self._conn.execute(
