@@ -7,6 +7,7 @@ group and maps every error a user can cause to one readable line and its exit co
 from __future__ import annotations
 
 import errno
+import sqlite3
 import sys
 
 import click
@@ -14,7 +15,16 @@ import click
 from batchrun import __version__
 from batchrun.errors import BatchrunError, ExitCode
 
-_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# Local write failures a user can cause or meet: a full disk, a quota, a file size limit, a
+# read-only or forbidden place.
+_DISK_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+}
 
 
 class BatchrunGroup(click.Group):
@@ -32,8 +42,13 @@ class BatchrunGroup(click.Group):
         except OSError as exc:
             if exc.errno not in _DISK_ERRNOS:
                 raise
-            where = f" ({exc.filename})" if exc.filename else ""
+            where = f" {exc.filename}" if exc.filename else ""
             click.echo(f"batchrun: error: cannot write{where}: {exc.strerror}", err=True)
+            ctx.exit(int(ExitCode.LOCAL_IO))
+        except sqlite3.DatabaseError as exc:
+            # e.g. "database or disk is full": every transition is one transaction, so the
+            # state is as it was before the failed write, and a rerun resumes from there.
+            click.echo(f"batchrun: error: cannot write the state file: {exc}", err=True)
             ctx.exit(int(ExitCode.LOCAL_IO))
         return None  # unreachable: ctx.exit raises
 
