@@ -80,6 +80,10 @@ def may_have_created_run(error: SkyvernError) -> bool:
     return isinstance(error, ServerError)
 
 
+# Before a batch starts, a dead API or a bad URL should be reported within seconds.
+ACCESS_CHECK_RETRY = HttpRetryPolicy(attempts=3, initial=0.3, max_total=10.0)
+
+
 class SkyvernClient:
     """Async client for Skyvern's REST API; one connection pool, use as `async with`."""
 
@@ -194,6 +198,18 @@ class SkyvernClient:
             params=params,
             parse=_many(RunListItem),
             retryable=retryable_when_idempotent,
+        )
+
+    async def check_access(self) -> None:
+        """One cheap authenticated call, retried only briefly: is the API there, is the key
+        good? Raises AuthError or TransportError (or another SkyvernError) when not."""
+        await self._transport.request(
+            "GET",
+            "v1/runs",
+            params=[("page", 1), ("page_size", 1)],
+            parse=_ignore,
+            retryable=retryable_when_idempotent,
+            retry=ACCESS_CHECK_RETRY,
         )
 
     async def cancel_run(self, run_id: str) -> None:

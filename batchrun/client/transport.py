@@ -186,6 +186,7 @@ class ApiTransport:
         params: list[tuple[str, Any]] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
+        retry: HttpRetryPolicy | None = None,
     ) -> T:
         """An API call with retries; parsing is inside the retried part, so a truncated
         body is retried like any other transient failure."""
@@ -202,7 +203,7 @@ class ApiTransport:
                     status_code=response.status_code,
                 ) from None
 
-        return await with_retries(self.retry, attempt, retryable, what=f"{method} {path}")
+        return await with_retries(retry or self.retry, attempt, retryable, what=f"{method} {path}")
 
     def _headers_for(self, url: httpx.URL, extra: Mapping[str, str] | None) -> dict[str, str]:
         if not self.is_api_origin(url):

@@ -95,7 +95,7 @@ def apply_command(
         else:
             access = resolve_api_access(spec, api_url=api_url)
         secrets = spec_secrets(spec)
-        store = open_state(state_path, spec)
+        store = open_state(state_path, spec, create=True)
         stack.callback(store.close)
         batch = resolve_batch(store, spec, run_key=run_key, new=new)
         console = stack.enter_context(

@@ -55,9 +55,18 @@ def load(spec_path: Path) -> BatchSpec:
     return load_spec(spec_path)
 
 
-def open_state(state_path: Path | None, spec: BatchSpec) -> StateStore:
-    """The state store, set never to write the spec's secrets (nor the API key) in clear."""
-    store = open_store(state_path or default_state_path())
+def open_state(state_path: Path | None, spec: BatchSpec, *, create: bool = False) -> StateStore:
+    """The state store, set never to write the spec's secrets (nor the API key) in clear.
+
+    Only `apply` creates a state file; any other command asked about a missing one says so.
+    """
+    path = state_path or default_state_path()
+    if not create and not path.exists():
+        raise UsageError(
+            f"no state file at {path}: batch {spec.name!r} has never been applied here "
+            "(run `batchrun apply` first, or point --state / BATCHRUN_STATE at its state file)"
+        )
+    store = open_store(path)
     secrets = spec_secrets(spec)
     if api_key := os.environ.get(spec.api_key_env):
         secrets.add(api_key)

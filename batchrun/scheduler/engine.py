@@ -161,7 +161,7 @@ class Scheduler:
     async def _preflight(self) -> None:
         """One cheap call before anything is paid for: is the API there, is the key good?"""
         try:
-            await self.client.list_runs(page_size=1)
+            await self.client.check_access()
         except AuthError as exc:
             raise ApiUnavailableError(
                 f"the API at {self.spec.api_base_url} rejected the API key: {exc.detail}"
