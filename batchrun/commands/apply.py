@@ -11,6 +11,7 @@ import click
 from batchrun.api_access import ApiAccess, resolve_api_access, spec_secrets
 from batchrun.apply import apply_batch, resolve_batch
 from batchrun.commands.common import (
+    DurationType,
     api_url_option,
     load,
     open_state,
@@ -57,6 +58,13 @@ from batchrun.scheduler import ApplyOptions
     show_default=True,
     help="auto: a live display on a terminal, plain lines otherwise; json: JSON lines.",
 )
+@click.option(
+    "--give-up-after",
+    type=DurationType(),
+    default="5m",
+    show_default=True,
+    help="Stop (exit 3, resumable) when no API call has succeeded for this long.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings, errors and the summary.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
 def apply_command(
@@ -72,6 +80,7 @@ def apply_command(
     sim: bool,
     scenario: Path | None,
     log_format: str,
+    give_up_after: float,
     quiet: bool,
     no_report: bool,
 ) -> None:
@@ -110,6 +119,7 @@ def apply_command(
             concurrency=concurrency or spec.concurrency,
             only=only,
             cancel_on_interrupt=cancel_on_interrupt,
+            api_down_after_s=give_up_after,
         )
         result = apply_batch(
             spec,

@@ -12,6 +12,7 @@ import click
 from batchrun.api_access import spec_secrets
 from batchrun.errors import UsageError
 from batchrun.spec import BatchSpec, load_spec
+from batchrun.spec.value_types import parse_duration
 from batchrun.state import BatchRecord, StateStore, default_state_path, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,3 +88,19 @@ def existing_batch(store: StateStore, spec: BatchSpec, run_key: str | None) -> B
     raise UsageError(
         f"batch {spec.name!r} has no run {run_key!r} in {store.path} (known runs: {known})"
     )
+
+
+class DurationType(click.ParamType):
+    """A duration as the spec writes it: 90, 90s, 10m, 1h."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a duration ({exc})", param, ctx)

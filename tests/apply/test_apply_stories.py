@@ -224,3 +224,26 @@ def test_unreachable_api_exits_3(workspace: Workspace):
     result = workspace.apply(workspace.spec([_task("a", "p/a")]), Nowhere())
     assert result.exit_code == 3
     assert "cannot reach the API" in result.output
+
+
+def test_an_api_outage_mid_batch_stops_with_exit_3_and_the_batch_resumes(
+    simulator, workspace: Workspace
+):
+    rules = [{"match": {"url": "*"}, "duration": 1.0}]
+    sim = simulator({"rules": rules})
+    spec = workspace.spec([_task(f"t{i}", f"p/{i}") for i in range(4)])
+    proc = workspace.apply_process(spec, sim, "--give-up-after", "1s")
+    deadline = time.monotonic() + 30
+    while sim.stats()["runs_created"] < 4:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    sim.set_scenario({"rules": rules, "faults": {"drop": 1.0}})  # the API goes dark
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, (out, err)
+    assert "no successful API call for 1s" in err
+    assert "Traceback" not in err
+
+    sim.set_scenario({"rules": rules})  # back again
+    result = workspace.apply(spec, sim)
+    assert result.exit_code == 0, result.output
+    assert sim.stats()["runs_created"] == 4
