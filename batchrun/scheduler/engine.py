@@ -133,6 +133,7 @@ class Scheduler:
         tasks = self.selected_tasks()
         self.store.start_round(self.batch.id, tasks)
         await self._preflight()
+        self.exporter.remove_leftovers()
         to_run = self._plan_jobs(tasks)
         self._emit(
             EventKind.BATCH_STARTED,
@@ -521,6 +522,22 @@ class Scheduler:
                     waker.set()
 
     async def _get_run(self, run_id: str) -> RunResponse | None:
+        try:
+            return await self._poll_run(run_id)
+        except NotFoundError:
+            # The server no longer knows the run (deleted, or another account's key): that
+            # attempt is over, and failed; the retry policy decides what comes next.
+            now = now_utc()
+            return RunResponse(
+                run_id=run_id,
+                run_type="unknown",
+                status="failed",
+                failure_reason=f"the server no longer knows run {run_id}",
+                created_at=now,
+                modified_at=now,
+            )
+
+    async def _poll_run(self, run_id: str) -> RunResponse | None:
         """One poll; a transient failure is a skipped poll, not a failed task.
 
         Polls do not wait for the throttle's pause: Skyvern rate-limits run submissions, and
@@ -530,7 +547,9 @@ class Scheduler:
             run = await self.client.get_run(run_id)
         except AuthError as exc:
             raise self._fatal(f"the API rejected the API key: {exc.detail}") from None
-        except (TransportError, SkyvernError) as exc:
+        except NotFoundError:
+            raise
+        except SkyvernError as exc:
             self._api_failed(exc)
             return None
         self._api_ok()
@@ -631,7 +650,7 @@ class Scheduler:
         else:
             reason = _failure_reason(run, status, timed_out, task.timeout) or f"run {status}"
             retryable = status in retry.on
-        if retryable and tries < retry.attempts and not self._stopping:
+        if retryable and tries < retry.attempts:
             delay = retry.backoff.delay(tries, self._rng)
             return RetryLater(now_utc() + timedelta(seconds=delay), reason)
         if retryable and tries >= retry.attempts > 1:

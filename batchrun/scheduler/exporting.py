@@ -18,7 +18,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from batchrun.client import RunResponse, SkyvernClient, SkyvernError, artifact_owner_id
 from batchrun.events import BatchEvent, EventKind, EventSink
-from batchrun.export import ResultsDir, download_artifacts, download_run_files, scrub_secrets
+from batchrun.export import (
+    ResultsDir,
+    download_artifacts,
+    download_run_files,
+    remove_stale_temp_files,
+    scrub_secrets,
+)
 from batchrun.export.artifacts import requested_artifact_types
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import BatchRecord, StateStore, TaskState
@@ -49,6 +55,11 @@ class ResultsExporter:
         self._dirty = True
         self._tables_cost_s = 0.0
         self.exported = 0
+
+    def remove_leftovers(self) -> None:
+        """Temp files a killed process left behind (never under a final name)."""
+        if self.results.path.exists():
+            remove_stale_temp_files(self.results.path)
 
     def scrub(self, value: Any) -> Any:
         return scrub_secrets(value, self.secrets)

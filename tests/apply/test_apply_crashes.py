@@ -90,3 +90,29 @@ def test_an_attempt_left_unanswered_by_a_crash_is_submitted_exactly_once(
     assert sim.stats()["runs_created"] == 1
     phases = [a.phase for a in open_store(workspace.state).attempts_for_task(batch.id, "t1")]
     assert phases == ["not_created", "finished"]
+
+
+def test_a_run_the_server_forgot_counts_as_a_failed_attempt(simulator, workspace: Workspace):
+    rules = [{"match": {"url": "*"}, "duration": 30}]
+    sim = simulator({"rules": rules})
+    spec = workspace.spec(
+        [{"id": f"t{i}", "prompt": "Price", "url": f"{SITE}/item/{i}"} for i in range(2)]
+    )
+    proc = workspace.apply_process(spec, sim)
+    deadline = time.monotonic() + 30
+    while sim.stats()["runs_created"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.kill()
+    proc.communicate(timeout=30)
+    sim.reset()  # the server loses every run
+    sim.set_scenario({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
+
+    result = workspace.apply(spec, sim)
+    assert result.exit_code == 0, result.output
+    store = open_store(workspace.state)
+    batch = store.find_batch("batch")
+    assert batch is not None
+    first, second = store.attempts_for_task(batch.id, "t0")
+    assert first.status == "failed" and "no longer knows" in (first.failure_reason or "")
+    assert second.status == "completed"
