@@ -39,5 +39,16 @@ lint: install
 demo: install
 	@$(VENV)/bin/batchrun apply --sim --new jobs/demo.yaml; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 1 ]
 
+# BENCHMARKS.md: batchrun against a hand-written official-SDK loop, and batchrun alone at
+# scale (< 10 minutes on 2 cores). BENCH_ARGS="--scale-max 100000" adds the 100,000-task
+# point (about 20 more minutes); `python -m bench --help` lists every knob.
+BENCH_ARGS ?=
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The full fault soak (tests/soak, marked slow); its short version runs in `make test`.
+soak: install
+	$(VENV)/bin/pytest -q -m slow tests/soak
+
 clean:
 	rm -rf $(VENV) .batchrun results .pytest_cache

@@ -1,0 +1,90 @@
+"""batchrun alone at scale: instant runs, so what is measured is batchrun's own overhead."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from batchrun.sim import start_simulator
+from bench.child import ChildUsage, run_measured
+from bench.compare import batchrun_apply_argv
+from bench.workload import instant_scenario, make_tasks, write_spec, write_task_rows
+
+# Runs end at once, so a short poll interval leaves nothing to wait for but batchrun itself.
+POLL_S = (0.02, 0.1)
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    tasks: int
+    concurrency: int
+    apply: ChildUsage
+    resume: ChildUsage  # `apply` again on the finished batch: deciding that all is done
+    succeeded: int
+    requests_total: int
+    runs_created: int
+    state_bytes: int
+    results_bytes: int
+
+    @property
+    def tasks_per_s(self) -> float:
+        return self.tasks / self.apply.wall_s
+
+    @property
+    def cpu_ms_per_task(self) -> float:
+        return 1000 * self.apply.cpu_s / self.tasks
+
+
+def run_scale_point(
+    count: int, *, concurrency: int, seed: int, workdir: Path, timeout_s: float
+) -> ScalePoint:
+    workdir = workdir / f"scale-{count}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    rows = workdir / "tasks.jsonl"
+    write_task_rows(make_tasks([0.0] * count, fail_once_share=0.0, seed=seed), rows)
+    spec = workdir / "bench.yaml"
+    results = workdir / "results"
+    write_spec(
+        spec,
+        rows,
+        concurrency=concurrency,
+        results=results,
+        poll_interval_s=POLL_S[0],
+        poll_max_s=POLL_S[1],
+        retry_initial_s=0.1,
+        retry_max_s=1.0,
+    )
+    state = workdir / "state.db"
+    argv = batchrun_apply_argv(spec, "", state)
+    with start_simulator(instant_scenario(seed), seed=seed) as sim:
+        argv[argv.index("--api-url") + 1] = sim.base_url
+        env = {"SKYVERN_API_KEY": sim.api_key}
+        first = run_measured(argv, env=env, cwd=workdir, timeout_s=timeout_s)
+        resume = run_measured(argv, env=env, cwd=workdir, timeout_s=timeout_s)
+        stats = sim.stats()
+    if first.exit_code != 0 or resume.exit_code != 0:
+        raise RuntimeError(
+            f"batchrun at {count} tasks exited {first.exit_code}/{resume.exit_code}: "
+            f"{first.stderr_tail or resume.stderr_tail}"
+        )
+    [run_dir] = (results / "bench").iterdir()
+    succeeded = sum(1 for _ in (run_dir / "tasks").iterdir())
+    point = ScalePoint(
+        tasks=count,
+        concurrency=concurrency,
+        apply=first,
+        resume=resume,
+        succeeded=succeeded,
+        requests_total=stats["requests_total"],
+        runs_created=stats["runs_created"],
+        state_bytes=_size(workdir, "state.db*"),
+        results_bytes=_size(results, "**/*"),
+    )
+    shutil.rmtree(workdir, ignore_errors=True)  # 100k task directories: free the disk now
+    return point
+
+
+def _size(root: Path, pattern: str) -> int:
+    return sum(path.stat().st_size for path in root.glob(pattern) if path.is_file())
