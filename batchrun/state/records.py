@@ -40,10 +40,6 @@ class AttemptPhase(StrEnum):
 
 
 OPEN_PHASES = frozenset({AttemptPhase.PREPARED, AttemptPhase.UNKNOWN, AttemptPhase.ACCEPTED})
-# Phases in which a remote run exists or may exist: each counts as a paid attempt.
-PAID_PHASES = frozenset(
-    {AttemptPhase.PREPARED, AttemptPhase.UNKNOWN, AttemptPhase.ACCEPTED, AttemptPhase.FINISHED}
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,5 +107,24 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@_migration
+def m002_batch_usage_counters(db: Database) -> None:
+    """What a batch has spent, kept up to date by each transition so budget checks are O(1)."""
+    db.executescript(
+        """
+        ALTER TABLE batches ADD COLUMN runs_used INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE batches ADD COLUMN steps_used INTEGER NOT NULL DEFAULT 0;
+        UPDATE batches SET
+            runs_used = (SELECT COUNT(*) FROM attempts a WHERE a.batch_id = batches.id
+                         AND a.phase IN ('prepared', 'unknown', 'accepted', 'finished')),
+            steps_used = (SELECT COALESCE(SUM(CASE WHEN a.phase = 'finished'
+                                                   THEN COALESCE(a.step_count, 0)
+                                                   ELSE a.reserved_steps END), 0)
+                          FROM attempts a WHERE a.batch_id = batches.id
+                          AND a.phase IN ('prepared', 'unknown', 'accepted', 'finished'));
+        """
+    )
+
+
 def known_migration_names() -> frozenset[str]:
     return frozenset(_KNOWN)

@@ -26,7 +26,6 @@ from batchrun.events import BatchEvent
 from batchrun.plan import StoredTaskView
 from batchrun.state.records import (
     OPEN_PHASES,
-    PAID_PHASES,
     AttemptPhase,
     AttemptRecord,
     BatchRecord,
@@ -213,17 +212,20 @@ class StateStore:
     def find_batch(self, spec_name: str, run_key: str | None = None) -> BatchRecord | None:
         if run_key is None:
             row = self._conn.execute(
-                "SELECT * FROM batches WHERE spec_name = ? ORDER BY id DESC LIMIT 1", (spec_name,)
+                f"SELECT {_BATCH_COLUMNS} FROM batches WHERE spec_name = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (spec_name,),
             ).fetchone()
         else:
             row = self._conn.execute(
-                "SELECT * FROM batches WHERE spec_name = ? AND run_key = ?", (spec_name, run_key)
+                f"SELECT {_BATCH_COLUMNS} FROM batches WHERE spec_name = ? AND run_key = ?",
+                (spec_name, run_key),
             ).fetchone()
         return self._batch(row) if row else None
 
     def list_batches(self, spec_name: str) -> list[BatchRecord]:
         rows = self._conn.execute(
-            "SELECT * FROM batches WHERE spec_name = ? ORDER BY id", (spec_name,)
+            f"SELECT {_BATCH_COLUMNS} FROM batches WHERE spec_name = ? ORDER BY id", (spec_name,)
         ).fetchall()
         return [self._batch(row) for row in rows]
 
@@ -248,7 +250,7 @@ class StateStore:
             )
 
     def _batch(self, row: sqlite3.Row | tuple[Any, ...]) -> BatchRecord:
-        id_, spec_name, run_key, spec_path, created_at, _updated, finished_at = row
+        id_, spec_name, run_key, spec_path, created_at, finished_at = row
         return BatchRecord(
             id=id_,
             spec_name=spec_name,
@@ -438,6 +440,7 @@ class StateStore:
                 "WHERE batch_id = ? AND task_id = ?",
                 (TaskState.SUBMITTING, _ts(stamp), _ts(stamp), batch_id, task_id),
             )
+            self._spend(conn, batch_id, runs=1, steps=reserved_steps)
             attempt_id = cursor.lastrowid
         record = self.attempt(attempt_id)
         assert record is not None
@@ -487,6 +490,7 @@ class StateStore:
                 "UPDATE attempts SET phase = ?, failure_reason = ?, finished_at = ? WHERE id = ?",
                 (AttemptPhase.NOT_CREATED, reason, stamp, attempt.id),
             )
+            self._spend(conn, batch_id, runs=-1, steps=-attempt.reserved_steps)
             if final:
                 conn.execute(
                     "UPDATE tasks SET state = ?, attempts = attempts - 1, failure_reason = ?, "
@@ -544,6 +548,7 @@ class StateStore:
                     attempt.id,
                 ),
             )
+            self._spend(conn, batch_id, runs=0, steps=steps - attempt.reserved_steps)
             common = (
                 "last_status = ?, step_count = ?, total_steps = total_steps + ?, "
                 "run_response_json = ?, updated_at = ?"
@@ -600,6 +605,8 @@ class StateStore:
         """Mark a task canceled and close its open attempts (their runs were canceled)."""
         stamp = _ts(now_utc())
         with self._transaction() as conn:
+            # Their runs' real step counts are unknown: their reserved steps stay counted as
+            # spent, the safe side of a budget.
             conn.execute(
                 "UPDATE attempts SET phase = ?, status = COALESCE(status, 'canceled'), "
                 "finished_at = ? WHERE batch_id = ? AND task_id = ? AND phase IN (?, ?, ?)",
@@ -641,15 +648,20 @@ class StateStore:
         return {row[0] for row in rows}
 
     def usage(self, batch_id: int) -> Usage:
-        marks = ",".join("?" * len(PAID_PHASES))
-        runs, finished_steps, reserved = self._conn.execute(
-            f"SELECT COUNT(*), "
-            f"COALESCE(SUM(CASE WHEN phase = ? THEN COALESCE(step_count, 0) ELSE 0 END), 0), "
-            f"COALESCE(SUM(CASE WHEN phase != ? THEN reserved_steps ELSE 0 END), 0) "
-            f"FROM attempts WHERE batch_id = ? AND phase IN ({marks})",
-            (AttemptPhase.FINISHED, AttemptPhase.FINISHED, batch_id, *PAID_PHASES),
+        """Runs created (or possibly created), and steps spent by finished runs plus those
+        reserved by runs in flight: kept by every transition, so reading it is cheap."""
+        runs, steps = self._conn.execute(
+            "SELECT runs_used, steps_used FROM batches WHERE id = ?", (batch_id,)
         ).fetchone()
-        return Usage(runs=runs, steps=finished_steps + reserved)
+        return Usage(runs=runs, steps=steps)
+
+    @staticmethod
+    def _spend(conn: _RedactingConnection, batch_id: int, *, runs: int, steps: int) -> None:
+        conn.execute(
+            "UPDATE batches SET runs_used = runs_used + ?, steps_used = steps_used + ? "
+            "WHERE id = ?",
+            (runs, steps, batch_id),
+        )
 
     # -- results ----------------------------------------------------------------------------
 
@@ -750,6 +762,8 @@ class _RedactingConnection:
                 text = text.replace(escaped, "***")
         return text
 
+
+_BATCH_COLUMNS = "id, spec_name, run_key, spec_path, created_at, finished_at"
 
 _TASK_COLUMNS = (
     "task_id, position, kind, state, attempts, run_id, last_status, failure_reason, output_json, "

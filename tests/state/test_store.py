@@ -226,3 +226,32 @@ def test_second_lock_holder_is_refused_and_a_killed_holder_is_taken_over(tmp_pat
         holder.wait()
     with BatchLock(state_path, "prices", "r1"):
         pass
+
+
+def test_a_state_file_from_the_first_schema_is_migrated_with_its_usage(tmp_path: Path) -> None:
+    from sqlite_utils import Database
+
+    from batchrun.state.schema import MIGRATIONS
+
+    path = tmp_path / "state.db"
+    old = Database(path)
+    MIGRATIONS.apply(old, stop_before="m002_batch_usage_counters")
+    old.execute(
+        "INSERT INTO batches (id, spec_name, run_key, created_at, updated_at) "
+        "VALUES (1, 'prices', 'r1', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')"
+    )
+    for number, phase, steps, reserved in (
+        (1, "finished", 7, 10), (2, "accepted", None, 10), (3, "not_created", None, 10),
+    ):
+        old.execute(
+            "INSERT INTO attempts (batch_id, task_id, number, attempt_key, phase, kind, "
+            "request_json, reserved_steps, step_count, prepared_at) "
+            "VALUES (1, 'a', ?, ?, ?, 'task', '{}', ?, ?, '2026-01-01T00:00:00+00:00')",
+            [number, f"k{number}", phase, reserved, steps],
+        )
+    old.conn.commit()
+    old.close()
+
+    store = open_store(path)
+    usage = store.usage(1)
+    assert (usage.runs, usage.steps) == (2, 17)  # finished: its 7 steps; in flight: 10 reserved
