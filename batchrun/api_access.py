@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from batchrun.errors import UsageError
 from batchrun.spec import BatchSpec
-
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -37,12 +33,6 @@ def resolve_api_access(
     return ApiAccess(base_url=base_url, api_key=api_key)
 
 
-def spec_secrets(spec: BatchSpec, environ: Mapping[str, str] | None = None) -> set[str]:
+def spec_secrets(spec: BatchSpec) -> set[str]:
     """Values the spec took from the environment: never to be written in clear text."""
-    env = os.environ if environ is None else environ
-    names: set[str] = set()
-    for task in spec.tasks:
-        redacted = task.request_for_attempt(1, redacted=True)
-        text = json.dumps([redacted.body, redacted.headers, redacted.query])
-        names.update(_ENV_REFERENCE.findall(text))
-    return {env[name] for name in names if env.get(name)}
+    return {value for task in spec.tasks for value in task.secrets.values() if value}

@@ -14,6 +14,7 @@ import click
 
 from batchrun import __version__
 from batchrun.errors import BatchrunError, ExitCode
+from batchrun.spec import SpecError
 
 # Local write failures a user can cause or meet: a full disk, a quota, a file size limit, a
 # read-only or forbidden place.
@@ -33,6 +34,10 @@ class BatchrunGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except SpecError as exc:
+            for issue in exc.issues:  # the documented `file:line:col: message` lines
+                click.echo(str(issue), err=True)
+            ctx.exit(int(exc.exit_code))
         except BatchrunError as exc:
             click.echo(f"batchrun: error: {exc}", err=True)
             ctx.exit(int(exc.exit_code))

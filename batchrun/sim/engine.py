@@ -247,9 +247,14 @@ class Engine:
             state = run.phases.natural_state(run, 0.0)
             if state.is_final:
                 state = RunState("created", 0, run.phases, None, last_change=0.0)
-        if run.is_workflow:
-            return self._workflow_response(run, state)
-        return self._task_response(run, state)
+        body = (
+            self._workflow_response(run, state)
+            if run.is_workflow
+            else self._task_response(run, state)
+        )
+        if at_creation:
+            _as_creation_answer(run, body)
+        return body
 
     def _common(self, run: Run, state: RunState) -> dict[str, Any]:
         finished = state.finished
@@ -444,7 +449,12 @@ class Engine:
         if state.started_offset is not None:
             found.append((blobs[0], state.started_offset))
         if state.finished is not None:
-            found.append((blobs[1], state.finished))
+            shot_at = state.finished
+            if not run.is_workflow and run.run_type != "task_v2":
+                # A task run's final screenshot is written after its status reads final.
+                shot_at += self.scenario.final_screenshot_lag * self.time_scale
+            if self.clock() - run.created_mono >= shot_at:
+                found.append((blobs[1], shot_at))
             if state.status == "completed":
                 found += [(blob, state.finished) for blob in blobs[2:]]
         return found
@@ -617,10 +627,11 @@ class Engine:
             "started_at": _maybe_wall(run, state.started_offset),
             "finished_at": _maybe_wall(run, state.finished),
             "created_at": iso(run.created_wall),
-            "workflow_permanent_id": self._wpid(run),
+            # A skyvern-2.0 run's generated workflow is not named in the list (§18).
+            "workflow_permanent_id": self._wpid(run) if run.is_workflow else None,
             "workflow_deleted": False,
             "script_run": False,
-            "trigger_type": "api",
+            "trigger_type": None,  # runs created through the API list none
             "created_by": None,
             "attempt": state.attempt,
             "retry_pending": state.retry_pending,
@@ -690,6 +701,18 @@ class Engine:
         }
 
 
+def _as_creation_answer(run: Run, body: dict[str, Any]) -> None:
+    """What a real server's POST answers, seen on Skyvern 1.0.56 (skyvern-api.md §18)."""
+    # Nothing has run yet: no step count and no error list, not 0 and [].
+    body["step_count"] = None
+    body["errors"] = None
+    if run.run_type == "task_v2" and body["status"] == "created":
+        body["status"] = "queued"  # skyvern-2.0 answers once its workflow run is queued
+    elif not run.is_workflow and run.run_type != "task_v2":
+        # A task run's first app link names its run id under /runs/; reads give /tasks/.
+        body["app_url"] = f"{APP_URL}/runs/{run.run_id}"
+
+
 def _maybe_wall(run: Run, offset: float | None) -> str | None:
     return None if offset is None else iso(run.wall(offset))
 
@@ -698,6 +721,7 @@ def _block_entry(run: Run, workflow_run_id: str, step: int, stamp: str | None, s
     block_id = f"wrb_{run.num}{step:03d}"
     return {
         "type": "block",
+        "attempt": 1,  # every entry names the workflow attempt it belongs to
         "block": {
             "workflow_run_block_id": block_id,
             "block_workflow_run_id": None,
@@ -705,7 +729,7 @@ def _block_entry(run: Run, workflow_run_id: str, step: int, stamp: str | None, s
             "organization_id": ORGANIZATION_ID,
             "description": f"Step {step + 1}",
             "parent_workflow_run_block_id": None,
-            "block_type": "navigation" if run.run_type == "task_v2" else "task",
+            "block_type": _block_type(run, step),
             "label": f"block_{step + 1}",
             "status": status,
             "output": None,
@@ -730,9 +754,17 @@ def _block_entry(run: Run, workflow_run_id: str, step: int, stamp: str | None, s
     }
 
 
+def _block_type(run: Run, step: int) -> str:
+    if run.run_type != "task_v2":
+        return "task"
+    # skyvern-2.0 opens the url in a goto_url block, then runs the blocks it planned.
+    return "goto_url" if step <= 1 else "extraction"
+
+
 def _thought_entry(run: Run, workflow_run_id: str, step: int, stamp: str | None) -> dict:
     return {
         "type": "thought",
+        "attempt": 1,  # every entry names the workflow attempt it belongs to
         "block": None,
         "thought": {
             "thought_id": f"ot_{run.num}{step:03d}",

@@ -99,6 +99,9 @@ class Scenario:
     file_urls: str = "signed"  # "signed": second-origin URLs; "file": file:// paths (self-hosted)
     expires_after: float | None = None  # seconds a signed file link stays valid (None: 12 h)
     v1_extracts_with_url: bool = False  # real skyvern-1.0 with a url returns output null (§18)
+    # Seconds after a task run (not skyvern-2.0) reads final before its screenshot_final
+    # artifact is listed: a real server writes it after the status (about 0.3 s locally).
+    final_screenshot_lag: float = 0.0
     webhook_attempts: int = 3
 
     def rule_for(self, fields: dict[str, str]) -> Rule:
@@ -135,6 +138,7 @@ class Scenario:
                 "file_urls",
                 "expires_after",
                 "v1_extracts_with_url",
+                "final_screenshot_lag",
                 "webhook_attempts",
             },
         )
@@ -155,6 +159,9 @@ class Scenario:
             expires_after=None if expires is None else reader.seconds(expires, "expires_after"),
             v1_extracts_with_url=reader.boolean(
                 mapping.get("v1_extracts_with_url", False), "v1_extracts_with_url"
+            ),
+            final_screenshot_lag=reader.seconds(
+                mapping.get("final_screenshot_lag", 0.0), "final_screenshot_lag"
             ),
             webhook_attempts=reader.count(mapping.get("webhook_attempts", 3), "webhook_attempts"),
         )
