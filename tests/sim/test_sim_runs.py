@@ -51,7 +51,9 @@ def test_run_ids_timestamps_and_run_types_follow_the_engine(simulator):
     assert [ids[e]["run_type"] for e in ids] == ["task_v1", "task_v2", "task_v3", "anthropic_cua"]
     assert default["run_type"] == "task_v1" and default["run_request"]["engine"] == "skyvern-1.0"
     assert re.fullmatch(r".*/runs/wr_\d+", ids["skyvern-2.0"]["app_url"])
-    assert ids["skyvern-1.0"]["app_url"].endswith(f"/tasks/{ids['skyvern-1.0']['run_id']}")
+    # A real server's POST links a task run under /runs/ (reads give /tasks/, see
+    # test_sim_real_fidelity.py).
+    assert ids["skyvern-1.0"]["app_url"].endswith(f"/runs/{ids['skyvern-1.0']['run_id']}")
     created = datetime.fromisoformat(default["created_at"])
     assert created.tzinfo is None  # naive UTC, no offset, like the real server
 

@@ -31,7 +31,7 @@ SCENARIO = {
 def exercise(sdk: object, receiver_url: str) -> None:
     """Every endpoint batchrun uses, through the SDK, with its response types parsed."""
     task = sdk.run_task(prompt="find it", url="https://shop.test", engine="skyvern-2.0")
-    assert task.run_id.startswith("tsk_v2_") and task.status == "created"
+    assert task.run_id.startswith("tsk_v2_") and task.status == "queued"
     deadline = time.monotonic() + 10
     while (run := sdk.get_run(task.run_id)).status != "completed":
         assert time.monotonic() < deadline
