@@ -52,3 +52,21 @@ soak: install
 
 clean:
 	rm -rf $(VENV) .batchrun results .pytest_cache
+
+# The integration suite against the real open-source Skyvern server (tests/real, marker
+# `real`; the same checks run against the simulator in `make test`). skyvern-local.sh
+# installs the server on first use: Debian's chromium and ffmpeg, then a ~1.6 GB venv cached
+# in SKYVERN_LOCAL_VENV (a few minutes); each session then starts it afresh (~20 s) in a new
+# directory, so its database and API key are new. About 4 minutes on 2 cores.
+SKYVERN_LOCAL_SCRIPT ?= $(abspath ../shared/tools/skyvern-local.sh)
+SKYVERN_LOCAL_VENV ?= /tmp/skyvern-local/venv
+export SKYVERN_LOCAL_SCRIPT SKYVERN_LOCAL_VENV
+test-real: install
+	@missing=; for tool in chromium ffmpeg; do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test-real: installing$$missing (Debian packages)"; \
+	  for try in 1 2 3 4 5 6; do $(APT_GET) -q update && break; sleep 10; done; \
+	  $(APT_GET) install -y -q --no-install-recommends $$missing; fi
+	bash $(SKYVERN_LOCAL_SCRIPT) setup
+	$(VENV)/bin/pytest -q -m real tests/real --timeout 900

@@ -32,6 +32,7 @@ SITE_HEADING = "Hello from the local test site"
 SLOW_RUN_S = 300.0
 SIM_SCENARIO: dict[str, Any] = {
     "file_urls": "file",  # a self-hosted server's links are file:// paths (skyvern-api.md §8.3)
+    "final_screenshot_lag": 1.0,  # skyvern-1.0 writes it after the run reads completed
     "rules": [
         {
             "match": {"prompt": "*FAKE_LLM:TERMINATE*"},
@@ -80,6 +81,21 @@ class Backend:
             response = client.get(f"/v1/runs/{run_id}")
         response.raise_for_status()
         return response.json()
+
+    def artifacts_readable(self, owner_id: str, artifact_type: str) -> bool:
+        """Whether `owner_id` lists artifacts of this type and each one's content can be read.
+
+        A real server finishes a recording (webm, then mp4) after the run reads final; until
+        then its content answers 404 "Artifact content not available".
+        """
+        with self.api() as client:
+            listed = client.get(
+                f"/v1/runs/{owner_id}/artifacts", params={"artifact_type": artifact_type}
+            ).json()
+            return bool(listed) and all(
+                client.get(f"/v1/artifacts/{item['artifact_id']}/content").status_code == 200
+                for item in listed
+            )
 
     def listed_runs(self, search_key: str) -> list[dict[str, Any]]:
         """The server's own run list for `search_key` (title + url of task runs), all pages."""
