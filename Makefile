@@ -28,7 +28,7 @@ chromium:
 	  $(APT_GET) install -y -q --no-install-recommends chromium; }
 
 test: install
-	@$(VENV)/bin/pytest -q; rc=$$?; \
+	@$(VENV)/bin/pytest -q -n 4; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo 'make test: pytest collected no tests' >&2; exit 1; fi; exit $$rc
 
 lint: install
