@@ -16,7 +16,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 TERMINAL = {"completed", "failed", "terminated", "timed_out", "canceled"}
-OPENAPI_PATH = Path(__file__).resolve().parents[3] / "shared" / "skyvern-openapi.json"
+# A copy of ../shared/skyvern-openapi.json (Fern's source spec from Skyvern-AI/skyvern at
+# 07222e7a, blob d666e7e3), kept here so the contract tests run wherever the repo is cloned.
+OPENAPI_PATH = Path(__file__).resolve().parent / "skyvern-openapi.json"
 _OPENAPI_URI = "urn:skyvern-openapi"
 
 
