@@ -15,14 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import anyio
+
 from batchrun.client.downloads import DownloadResult
-from batchrun.client.errors import FileTooLargeError, LinkExpiredError, SkyvernError
+from batchrun.client.errors import (
+    FileTooLargeError,
+    LinkExpiredError,
+    NotFoundError,
+    SkyvernError,
+)
 from batchrun.export.atomic import atomic_output
 from batchrun.export.exported import ExportedFile
 
 # How many times one file may ask for a fresh link; a link that expires again right after
 # being minted means something else is wrong.
 MAX_LINK_REFRESHES = 2
+# A server may list a file before its content is ready (a recording being finalised answers
+# 404 "Artifact content not available" for a few seconds after the run ends).
+NOT_READY_DELAYS_S = (1.0, 2.0, 4.0)
 _HASH_CHUNK = 1024 * 1024
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -78,6 +88,7 @@ async def fetch_verified(
         return ExportedFile(relative, source.filename, target.stat().st_size, expected, True, None)
     mismatches = 0
     refreshes = 0
+    not_ready_waits = iter(NOT_READY_DELAYS_S)
     while True:
         try:
             with atomic_output(target) as sink:
@@ -105,6 +116,12 @@ async def fetch_verified(
             continue
         except FileTooLargeError as exc:
             return _failed(target, source, None, error=f"not kept: {exc}")
+        except NotFoundError as exc:
+            delay = next(not_ready_waits, None)
+            if delay is None:
+                return _failed(target, source, None, error=f"download failed: {exc}")
+            await anyio.sleep(delay)
+            continue
         except SkyvernError as exc:
             return _failed(target, source, None, error=f"download failed: {exc}")
         return ExportedFile(

@@ -27,7 +27,10 @@ from batchrun.export import (
 )
 from batchrun.export.artifacts import requested_artifact_types
 from batchrun.spec import BatchSpec, TaskSpec
-from batchrun.state import BatchRecord, StateStore, TaskState
+from batchrun.state import BatchRecord, StateStore, TaskState, now_utc
+
+# How long after a run ends its artifacts may still be appearing in its list.
+ARTIFACT_SETTLE_S = 3.0
 
 
 class ResultsExporter:
@@ -134,6 +137,7 @@ class ResultsExporter:
             artifacts=self.spec.export.artifacts,
         )
         if artifact_types:
+            await self._let_artifacts_settle(run, artifact_types)
             exported += await download_artifacts(
                 self.client,
                 artifact_owner_id(run.run_id, run.app_url),
@@ -146,6 +150,21 @@ class ResultsExporter:
             if item.error:
                 self._warn(task.id, f"file {item.filename!r}: {item.error}")
         return [item.as_dict() for item in exported]
+
+    async def _let_artifacts_settle(self, run: RunResponse, artifact_types: list[str]) -> None:
+        """A server lists some artifacts a moment after the run reads final (a skyvern-1.0
+        run's final screenshot about 0.3 s later): if a wanted type is missing from the list
+        of a run that just ended, give it until a few seconds after its end."""
+        if run.finished_at is None:
+            return
+        waited = (now_utc() - run.finished_at).total_seconds()
+        if waited >= ARTIFACT_SETTLE_S:
+            return
+        listed = await self.client.get_run_artifacts(
+            artifact_owner_id(run.run_id, run.app_url), artifact_types
+        )
+        if set(artifact_types) - {artifact.artifact_type for artifact in listed}:
+            await anyio.sleep(ARTIFACT_SETTLE_S - waited)
 
     async def _fetch_timeline(self, run_id: str) -> list[Any] | None:
         """The timeline of a failed run, where its run type has one (skyvern-2.0, workflows)."""

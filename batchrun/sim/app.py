@@ -55,7 +55,9 @@ class SimState:
 
     def _finished_blob(self, artifact_id: str) -> Any:
         found = self.engine.find_blob(artifact_id)
-        return None if found is None else found[1]
+        if found is None or not self.engine.content_ready(*found[:2]):
+            return None
+        return found[1]
 
     def set_scenario(self, scenario: Scenario) -> None:
         self.engine.set_scenario(scenario)
@@ -207,6 +209,8 @@ def build_api_app(sim: SimState) -> Any:
         found = engine.find_blob(artifact_id)
         if found is None:
             raise ApiError(404, {"detail": f"Artifact not found {artifact_id}"})
+        if not engine.content_ready(found[0], found[1]):
+            raise ApiError(404, {"detail": "Artifact content not available"})
         return content_response(found[1], request.headers.get("range"), signed=signed)
 
     async def retry_webhook(request: Request) -> Response:

@@ -459,6 +459,16 @@ class Engine:
                 found += [(blob, state.finished) for blob in blobs[2:]]
         return found
 
+    def content_ready(self, run: Run, blob: ArtifactBlob) -> bool:
+        """Whether the bytes of a listed artifact can be fetched yet (recordings lag)."""
+        lag = self.scenario.recording_ready_lag
+        if blob.artifact_type != "recording" or lag <= 0:
+            return True
+        finished = self.state(run).finished
+        return finished is not None and self.clock() - run.created_mono >= (
+            finished + lag * self.time_scale
+        )
+
     def find_blob(self, artifact_id: str) -> tuple[Run, ArtifactBlob, float] | None:
         try:
             number = int(artifact_id.removeprefix("a_"))

@@ -102,6 +102,10 @@ class Scenario:
     # Seconds after a task run (not skyvern-2.0) reads final before its screenshot_final
     # artifact is listed: a real server writes it after the status (about 0.3 s locally).
     final_screenshot_lag: float = 0.0
+    # Seconds after a run ends before its recording's content can be fetched: until then the
+    # content endpoint answers 404 "Artifact content not available", as a real server does
+    # while it finalises the video.
+    recording_ready_lag: float = 0.0
     webhook_attempts: int = 3
 
     def rule_for(self, fields: dict[str, str]) -> Rule:
@@ -139,6 +143,7 @@ class Scenario:
                 "expires_after",
                 "v1_extracts_with_url",
                 "final_screenshot_lag",
+                "recording_ready_lag",
                 "webhook_attempts",
             },
         )
@@ -162,6 +167,9 @@ class Scenario:
             ),
             final_screenshot_lag=reader.seconds(
                 mapping.get("final_screenshot_lag", 0.0), "final_screenshot_lag"
+            ),
+            recording_ready_lag=reader.seconds(
+                mapping.get("recording_ready_lag", 0.0), "recording_ready_lag"
             ),
             webhook_attempts=reader.count(mapping.get("webhook_attempts", 3), "webhook_attempts"),
         )

@@ -549,9 +549,11 @@ class StateStore:
                 ),
             )
             self._spend(conn, batch_id, runs=0, steps=steps - attempt.reserved_steps)
+            # The final read's app link wins: a skyvern-1.0 create answer links to /runs/,
+            # later reads to /tasks/.
             common = (
                 "last_status = ?, step_count = ?, total_steps = total_steps + ?, "
-                "run_response_json = ?, updated_at = ?"
+                "run_response_json = ?, updated_at = ?, app_url = COALESCE(?, app_url)"
             )
             common_args = (
                 status,
@@ -559,6 +561,7 @@ class StateStore:
                 steps,
                 _dumps(response) if response is not None else None,
                 _ts(stamp),
+                response.get("app_url") if response else None,
             )
             key = (batch_id, attempt.task_id)
             match outcome:

@@ -92,3 +92,41 @@ def test_per_host_limit_keeps_one_site_from_being_flooded(simulator, workspace: 
         )
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert start >= end, f"two runs on {host} overlapped"
+
+
+def test_artifacts_that_appear_after_the_run_ends_are_still_exported(
+    simulator, workspace: Workspace
+):
+    # As on a real server: the final screenshot is listed a moment after the run reads
+    # final, and the recording's content answers 404 until it is finalised.
+    sim = simulator(
+        {"rules": [{"match": {"url": "*"}, "duration": 0.1}],
+         "final_screenshot_lag": 0.6, "recording_ready_lag": 1.5}
+    )
+    spec = workspace.spec(
+        [{"id": "t", "prompt": "Price", "url": "https://shop.example/x", "engine": "skyvern-1.0"}],
+        export={"screenshots": True, "recording": True},
+    )
+    assert workspace.apply(spec, sim).exit_code == 0
+    [run_dir] = (workspace.results / "batch").iterdir()
+    saved = sorted(p.name for p in (run_dir / "tasks" / "t" / "artifacts").iterdir())
+    assert [name.split("-")[0] for name in saved] == ["recording", "screenshot_final"]
+    [line] = workspace.outputs()
+    assert line["file_errors"] == []
+
+
+def test_a_recording_not_ready_yet_is_fetched_once_it_is(simulator, workspace: Workspace):
+    sim = simulator(
+        {"rules": [{"match": {"url": "*"}, "duration": 0.1}], "recording_ready_lag": 1.0}
+    )
+    spec = workspace.spec(
+        [{"id": "t", "prompt": "Price", "url": "https://shop.example/x"}],
+        export={"recording": True},
+    )
+    assert workspace.apply(spec, sim).exit_code == 0
+    [line] = workspace.outputs()
+    assert line["file_errors"] == []
+    [run_dir] = (workspace.results / "batch").iterdir()
+    assert [p.name for p in (run_dir / "tasks" / "t" / "artifacts").iterdir()] == [
+        "recording-1.webm"
+    ]
