@@ -14,6 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from batchrun.client.models import RunStatus, RunType
+from batchrun.spec.enums import ARTIFACT_TYPES
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -27,72 +30,9 @@ class RunEngine(StrEnum):
     YUTORI_NAVIGATOR = "yutori-navigator"
 
 
-class RunStatus(StrEnum):
-    CREATED = "created"
-    QUEUED = "queued"
-    RUNNING = "running"
-    PAUSED = "paused"
-    TIMED_OUT = "timed_out"
-    FAILED = "failed"
-    TERMINATED = "terminated"
-    COMPLETED = "completed"
-    CANCELED = "canceled"
-
-
-class RunType(StrEnum):
-    TASK_V1 = "task_v1"
-    TASK_V2 = "task_v2"
-    TASK_V3 = "task_v3"
-    WORKFLOW_RUN = "workflow_run"
-    OPENAI_CUA = "openai_cua"
-    ANTHROPIC_CUA = "anthropic_cua"
-    UI_TARS = "ui_tars"
-    YUTORI_NAVIGATOR = "yutori_navigator"
-
-
-# Every ArtifactType value of wheel 1.0.56, accepted as a filter even if never produced.
-ALL_ARTIFACT_TYPES = [
-    "recording",
-    "audio",
-    "session_replay",
-    "eval_score",
-    "eval_trajectory",
-    "eval_rubrics",
-    "browser_console_log",
-    "browser_session_action_log",
-    "skyvern_log",
-    "skyvern_log_raw",
-    "screenshot",
-    "screenshot_llm",
-    "screenshot_action",
-    "screenshot_final",
-    "screenshot_proxy",
-    "screenshot_pre_submit",
-    "llm_prompt",
-    "llm_request",
-    "llm_response",
-    "llm_response_parsed",
-    "llm_response_rendered",
-    "visible_elements_id_css_map",
-    "visible_elements_id_frame_map",
-    "visible_elements_tree",
-    "visible_elements_tree_trimmed",
-    "visible_elements_tree_in_prompt",
-    "hashed_href_map",
-    "visible_elements_id_xpath_map",
-    "html",
-    "html_scrape",
-    "html_action",
-    "html_pre_submit",
-    "trace",
-    "har",
-    "script_file",
-    "pdf",
-    "step_archive",
-    "task_archive",
-    "download",
-    "unknown",
-]
+# Every ArtifactType value of wheel 1.0.56, accepted as a filter even if never produced
+# (`unknown` is a read-side placeholder a spec may not ask for, but a filter may name).
+ALL_ARTIFACT_TYPES = [*ARTIFACT_TYPES, "unknown"]
 ArtifactTypeFilter = StrEnum("ArtifactTypeFilter", {name: name for name in ALL_ARTIFACT_TYPES})  # type: ignore[misc]
 
 ENGINE_RUN_TYPE = {
