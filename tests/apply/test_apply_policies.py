@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from batchrun.state import open_store
 
 from .conftest import Workspace
@@ -90,7 +92,7 @@ def test_per_host_limit_keeps_one_site_from_being_flooded(simulator, workspace: 
             for i in range(4)
             for a in store.attempts_for_task(batch.id, f"{host}-{i}")
         )
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert start >= end, f"two runs on {host} overlapped"
 
 

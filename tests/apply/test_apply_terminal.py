@@ -1,0 +1,70 @@
+"""`apply` itself, run as a real process: a progress bar on a terminal, plain lines in a pipe."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pty
+import re
+import subprocess
+import sys
+
+from .conftest import Workspace
+
+PLAIN_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO|WARN|ERROR) +batch/")
+
+
+def _tasks() -> list[dict[str, str]]:
+    return [
+        {"id": f"t{i}", "prompt": "Price", "url": f"https://shop.example/{i}"} for i in range(6)
+    ]
+
+
+def _command(workspace: Workspace, spec, sim, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url,
+            "--no-report", *extra]
+
+
+def test_apply_on_a_terminal_draws_a_progress_bar(simulator, workspace: Workspace):
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.6}]})
+    spec = workspace.spec(_tasks(), concurrency=2)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        _command(workspace, spec, sim),
+        stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE,
+        env={**os.environ, **workspace.env(sim), "COLUMNS": "120", "TERM": "xterm-256color"},
+        cwd=workspace.root,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError as exc:  # EIO: the child closed the terminal
+            assert exc.errno == errno.EIO
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr.decode()
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert "\x1b[" in drawn  # cursor movement / colour: a live display
+    assert "━" in drawn  # the bar
+    assert "6 succeeded" in drawn
+    assert not any(PLAIN_LINE.match(line) for line in drawn.splitlines())
+
+
+def test_apply_in_a_pipe_writes_one_plain_line_per_event(simulator, workspace: Workspace):
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.1}]})
+    spec = workspace.spec(_tasks(), concurrency=2)
+    proc = subprocess.run(
+        _command(workspace, spec, sim), capture_output=True, text=True, timeout=60,
+        env={**os.environ, **workspace.env(sim)}, cwd=workspace.root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "━" not in proc.stdout
+    lines = [line for line in proc.stdout.splitlines() if PLAIN_LINE.match(line)]
+    assert sum("succeeded" in line for line in lines) == 6
+    assert sum("run created" in line for line in lines) == 6
