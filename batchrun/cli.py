@@ -31,6 +31,9 @@ _DISK_ERRNOS = {
 class BatchrunGroup(click.Group):
     """A click group that ends every known failure with a message, never a traceback."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order they were added, not alphabetical
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)

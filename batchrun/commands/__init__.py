@@ -4,34 +4,31 @@ from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from batchrun.commands.apply import apply_command
+from batchrun.commands.artifacts import artifacts_command
+from batchrun.commands.cancel import cancel_command
+from batchrun.commands.export import export_command
+from batchrun.commands.inspect import inspect_command
+from batchrun.commands.plan import plan_command
+from batchrun.commands.report import report_command
+from batchrun.commands.schema import schema_command
+from batchrun.commands.sim import sim_command
+from batchrun.commands.status import status_command
+from batchrun.commands.validate import validate_command
+from batchrun.commands.webhooks import webhooks_group
 
-from batchrun.commands.sim import sim_command  # noqa: E402
-
-COMMANDS.append(sim_command)
-
-from batchrun.commands.plan import plan_command  # noqa: E402
-from batchrun.commands.schema import schema_command  # noqa: E402
-from batchrun.commands.validate import validate_command  # noqa: E402
-
-COMMANDS.extend([validate_command, plan_command, schema_command])
-
-from batchrun.commands.report import report_command  # noqa: E402
-
-COMMANDS.append(report_command)
-
-from batchrun.commands.artifacts import artifacts_command  # noqa: E402
-from batchrun.commands.inspect import inspect_command  # noqa: E402
-from batchrun.commands.webhooks import webhooks_group  # noqa: E402
-
-COMMANDS.extend([inspect_command, artifacts_command, webhooks_group])
-
-from batchrun.commands.export import export_command  # noqa: E402
-
-COMMANDS.append(export_command)
-
-from batchrun.commands.apply import apply_command  # noqa: E402
-from batchrun.commands.cancel import cancel_command  # noqa: E402
-from batchrun.commands.status import status_command  # noqa: E402
-
-COMMANDS.extend([apply_command, status_command, cancel_command])
+# In the order a user meets them: check, preview, run, watch, look closer, tools.
+COMMANDS: list[click.Command] = [
+    validate_command,
+    plan_command,
+    apply_command,
+    status_command,
+    cancel_command,
+    export_command,
+    report_command,
+    inspect_command,
+    artifacts_command,
+    webhooks_group,
+    sim_command,
+    schema_command,
+]
