@@ -11,7 +11,7 @@ import random
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -72,24 +72,15 @@ class ApplyOptions:
     # With no successful API call for this long, stop (exit 3) and leave the batch resumable.
     api_down_after_s: float = 300.0
     export_workers: int = 4
-    tables_every_s: float = 2.0
     handle_signals: bool = True
 
 
 @dataclass
 class ApplyStats:
-    started_monotonic: float = field(default_factory=time.monotonic)
-    runs_created: int = 0
     retries: int = 0
-    reattached: int = 0
-    reconciled: int = 0
     budget_exhausted: bool = False
     interrupted: bool = False
     fatal: ApiUnavailableError | None = None
-
-
-class BudgetExhausted(Exception):
-    pass
 
 
 class Scheduler:
@@ -165,11 +156,11 @@ class Scheduler:
             await self.client.check_access()
         except AuthError as exc:
             raise ApiUnavailableError(
-                f"the API at {self.spec.api_base_url} rejected the API key: {exc.detail}"
+                f"the API at {self.client.base_url} rejected the API key: {exc.detail}"
             ) from None
-        except (TransportError, SkyvernError) as exc:
+        except SkyvernError as exc:
             raise ApiUnavailableError(
-                f"cannot reach the API at {self.spec.api_base_url}: {exc}"
+                f"cannot reach the API at {self.client.base_url}: {exc}"
             ) from None
 
     def _plan_jobs(self, tasks: Sequence[TaskSpec]) -> int:
@@ -283,7 +274,6 @@ class Scheduler:
             attempt, run = submitted
         elif run is None:
             assert attempt.run_id is not None
-            self.stats.reattached += 1
             self._emit(
                 EventKind.RUN_REATTACHED,
                 "re-attached to a run started before",
@@ -322,6 +312,7 @@ class Scheduler:
             request=stored,
             reserved_steps=reserved,
         )
+        self._tries[task.id] += 1  # a try from the moment a run may exist, as the state counts
         try:
             if task.kind == "workflow":
                 run = await self.client.run_workflow(
@@ -352,15 +343,11 @@ class Scheduler:
             self._not_created(task, attempt, f"API unreachable: {exc}", delay=self._backoff(2.0))
             return None
         except AuthError as exc:
-            self.store.attempt_not_created(
-                attempt, batch_id=self.batch.id, reason=str(exc), final=False
-            )
+            self._forget(task, attempt, str(exc), final=False)
             raise self._fatal(f"the API rejected the API key: {exc.detail}") from None
         except (BadRequestError, NotFoundError, ConflictError) as exc:
             reason = f"the API refused the request ({exc.status_code}): {exc.detail}"
-            self.store.attempt_not_created(
-                attempt, batch_id=self.batch.id, reason=reason, final=True
-            )
+            self._forget(task, attempt, reason, final=True)
             self._emit(EventKind.TASK_FAILED, reason, "error", task=task.id)
             self.exporter.schedule(task, None)
             return None
@@ -380,8 +367,6 @@ class Scheduler:
             status=str(run.status),
             app_url=run.app_url,
         )
-        self._tries[task.id] += 1
-        self.stats.runs_created += 1
         self._emit(
             EventKind.TASK_SUBMITTED,
             f"run created ({run.run_type})",
@@ -395,8 +380,13 @@ class Scheduler:
         self, task: TaskSpec, attempt: AttemptRecord, reason: str, *, delay: float
     ) -> None:
         """Nothing was created: put the task back, to be submitted again (it costs no try)."""
-        self.store.attempt_not_created(attempt, batch_id=self.batch.id, reason=reason, final=False)
+        self._forget(task, attempt, reason, final=False)
         self._queue.add_later(Job(task), delay)
+
+    def _forget(self, task: TaskSpec, attempt: AttemptRecord, reason: str, *, final: bool) -> None:
+        """Record that an attempt created no run: it is no longer counted as a try."""
+        self.store.attempt_not_created(attempt, batch_id=self.batch.id, reason=reason, final=final)
+        self._tries[task.id] -= 1
 
     async def _reconcile(
         self, task: TaskSpec, attempt: AttemptRecord, *, settle_s: float
@@ -425,7 +415,6 @@ class Scheduler:
                 continue
             self._api_ok()
             if found is not None:
-                self.stats.reconciled += 1
                 self._emit(
                     EventKind.RUN_RECONCILED,
                     "found the run of an attempt whose create answer was lost",
@@ -434,7 +423,7 @@ class Scheduler:
                     run_id=found.run_id,
                     status=str(found.status),
                 )
-                self._accept_found(task, attempt, found)
+                self._accept(task, attempt, found)
                 return found
             remaining = (deadline - now_utc()).total_seconds()
             if remaining <= 0:
@@ -444,15 +433,9 @@ class Scheduler:
                     task=task.id,
                     attempt=attempt.number,
                 )
-                self.store.attempt_not_created(
-                    attempt, batch_id=self.batch.id, reason="no run was created", final=False
-                )
+                self._forget(task, attempt, "no run was created", final=False)
                 return None
             await anyio.sleep(min(2.0, remaining))
-
-    def _accept_found(self, task: TaskSpec, attempt: AttemptRecord, run: RunResponse) -> None:
-        self._accept(task, attempt, run)
-        self.stats.runs_created -= 1  # counted when it was sent, not when it was found
 
     async def _watch(
         self, task: TaskSpec, attempt: AttemptRecord, run_id: str, run: RunResponse | None

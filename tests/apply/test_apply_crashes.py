@@ -116,3 +116,41 @@ def test_a_run_the_server_forgot_counts_as_a_failed_attempt(simulator, workspace
     first, second = store.attempts_for_task(batch.id, "t0")
     assert first.status == "failed" and "no longer knows" in (first.failure_reason or "")
     assert second.status == "completed"
+
+
+def test_a_run_found_after_a_crash_counts_once_toward_the_retry_limit(
+    simulator, workspace: Workspace
+):
+    """The crash came after the create went out and before its answer was recorded."""
+    import sqlite3
+
+    import httpx
+
+    sim = simulator(
+        {"rules": [{"match": {"url": "*"}, "outcomes": ["failed", "completed"],
+                    "duration": 0.05}]}
+    )
+    task = {"id": "t1", "prompt": "Price", "url": f"{SITE}/item/1", "engine": "skyvern-1.0"}
+    spec = workspace.spec([task], retry={"attempts": 2, "backoff": {"initial": 0.01}})
+    key = "br-crashedbefore1"
+    sent = {**{k: v for k, v in task.items() if k != "id"}, "title": f"t1 [{key}]"}
+    store = open_store(workspace.state)
+    batch = store.create_batch("batch", "r1", str(spec))
+    from batchrun.spec import load_spec
+
+    store.start_round(batch.id, load_spec(spec).tasks)
+    store.begin_attempt(
+        batch.id, "t1", attempt_key=key, kind="task", request=sent, reserved_steps=10
+    )
+    store.close()
+    with sqlite3.connect(workspace.state) as conn:
+        conn.execute("UPDATE attempts SET prepared_at = '2026-01-01T00:00:00+00:00'")
+    httpx.post(  # the create request that went out just before the crash
+        f"{sim.base_url}/v1/run/tasks", json=sent, headers={"x-api-key": sim.api_key}
+    ).raise_for_status()
+
+    result = workspace.apply(spec, sim, "--run", "r1")
+    assert result.exit_code == 0, result.output  # the found run failed; one retry was left
+    [line] = workspace.outputs()
+    assert (line["status"], line["attempts"]) == ("succeeded", 2)
+    assert sim.stats()["runs_created"] == 2
