@@ -33,7 +33,7 @@ CASES = (
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--tasks", type=int, default=300, help="tasks per comparison case")
+    parser.add_argument("--tasks", type=int, default=200, help="tasks per comparison case")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(
         "--time-scale",
@@ -72,6 +72,26 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     cases: list[CaseResult] = []
     scale: list[ScalePoint] = []
+
+    def write_report() -> None:
+        """After every case and point, so that a late failure keeps what was measured."""
+        settings = BenchSettings(
+            command=command_line(),
+            tasks=args.tasks,
+            concurrency=args.concurrency,
+            time_scale=args.time_scale,
+            median_s=args.median,
+            sigma=args.sigma,
+            cap_s=args.cap,
+            seed=args.seed,
+            scale_concurrency=args.scale_concurrency,
+            total_wall_s=time.monotonic() - started,
+            load_before=load_before,
+            load_after=os.getloadavg()[0],
+        )
+        reading = READING.read_text(encoding="utf-8") if READING.exists() else ""
+        args.out.write_text(render(settings, cases, scale) + reading, encoding="utf-8")
+
     with tempfile.TemporaryDirectory(prefix="batchrun-bench-") as tmp:
         workdir = Path(tmp)
         if not args.skip_compare:
@@ -91,6 +111,7 @@ def main() -> None:
                 )
                 print(f"bench: {name} ({args.tasks} tasks) ...", flush=True)
                 cases.append(run_case(name, description, faults, setup))
+                write_report()
         for count in scale_points(args.scale_max):
             print(f"bench: scale, {count:,} instant tasks ...", flush=True)
             scale.append(
@@ -102,20 +123,6 @@ def main() -> None:
                     timeout_s=args.timeout,
                 )
             )
-    settings = BenchSettings(
-        command=command_line(),
-        tasks=args.tasks,
-        concurrency=args.concurrency,
-        time_scale=args.time_scale,
-        median_s=args.median,
-        sigma=args.sigma,
-        cap_s=args.cap,
-        seed=args.seed,
-        scale_concurrency=args.scale_concurrency,
-        total_wall_s=time.monotonic() - started,
-        load_before=load_before,
-        load_after=os.getloadavg()[0],
-    )
-    reading = READING.read_text(encoding="utf-8") if READING.exists() else ""
-    args.out.write_text(render(settings, cases, scale) + reading, encoding="utf-8")
+            write_report()
+    write_report()
     print(f"bench: wrote {args.out}")

@@ -217,4 +217,4 @@ def _mb(size: int) -> str:
 
 
 def command_line() -> str:
-    return "python -m bench " + " ".join(sys.argv[1:])
+    return " ".join(["python -m bench", *sys.argv[1:]])

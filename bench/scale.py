@@ -9,7 +9,7 @@ from pathlib import Path
 from batchrun.sim import start_simulator
 from bench.child import ChildUsage, run_measured
 from bench.compare import batchrun_apply_argv
-from bench.workload import instant_scenario, make_tasks, write_spec, write_task_rows
+from bench.workload import instant_scenario, write_compact_rows, write_spec
 
 # Runs end at once, so a short poll interval leaves nothing to wait for but batchrun itself.
 POLL_S = (0.02, 0.1)
@@ -43,7 +43,7 @@ def run_scale_point(
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     rows = workdir / "tasks.jsonl"
-    write_task_rows(make_tasks([0.0] * count, fail_once_share=0.0, seed=seed), rows)
+    write_compact_rows(count, rows)
     spec = workdir / "bench.yaml"
     results = workdir / "results"
     write_spec(

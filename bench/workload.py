@@ -17,6 +17,9 @@ from typing import Any
 import yaml
 
 SITE = "https://shop.example"
+# Templates over a row's `n`: compact rows keep 100,000 tasks under for_each's 10 MB cap.
+URL_TEMPLATE = SITE + "/item/{n}"
+PROMPT_TEMPLATE = "Find the price of item {n}."
 ENGINE = "skyvern-2.0"  # both clients send it explicitly (the SDK wrapper defaults to 1.0)
 FAILURE_REASON = "Page did not load in time"
 
@@ -61,8 +64,8 @@ def make_tasks(durations: list[float], *, fail_once_share: float, seed: int) -> 
     return [
         BenchTask(
             id=f"item-{i:05d}",
-            url=f"{SITE}/item/{i}",
-            prompt=f"Find the price of item {i}.",
+            url=URL_TEMPLATE.format(n=i),
+            prompt=PROMPT_TEMPLATE.format(n=i),
             duration_s=duration,
             fails_once=i in failing,
         )
@@ -96,11 +99,23 @@ def instant_scenario(seed: int) -> dict[str, Any]:
 
 
 def write_task_rows(tasks: list[BenchTask], path: Path) -> None:
-    """The JSONL both clients read: batchrun through `for_each`, the SDK loop directly."""
+    """The JSONL both clients read: batchrun through `for_each`, the SDK loop directly.
+
+    Rows carry `n`, from which the spec's templates rebuild the url and the prompt; the SDK
+    loop reads them as they are.
+    """
     with path.open("w", encoding="utf-8") as out:
         for task in tasks:
-            row = {"id": task.id, "url": task.url, "prompt": task.prompt}
+            n = int(task.id.rsplit("-", 1)[1])
+            row = {"id": task.id, "n": n, "url": task.url, "prompt": task.prompt}
             out.write(json.dumps(row) + "\n")
+
+
+def write_compact_rows(count: int, path: Path) -> None:
+    """Rows with only `id` and `n` (about 30 bytes each), for the scale table."""
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            out.write(json.dumps({"id": f"item-{n:05d}", "n": n}) + "\n")
 
 
 def write_spec(
@@ -130,8 +145,8 @@ def write_spec(
             {
                 "id": "{id}",
                 "for_each": {"jsonl": str(rows)},
-                "url": "{url}",
-                "prompt": "{prompt}",
+                "url": URL_TEMPLATE,
+                "prompt": PROMPT_TEMPLATE,
             }
         ],
     }

@@ -94,6 +94,7 @@ class SoakRun:
         self.kills = 0
         self.runs = 0
         self.final_run_s = 0.0
+        self.last_output = ""  # what the last `apply` that was not killed printed
 
     def start(self) -> subprocess.Popen[bytes]:
         self.runs += 1
@@ -107,8 +108,8 @@ class SoakRun:
              self.simulator.base_url, "--log-format", "plain", "--quiet", "--no-report"],
             env=env,
             cwd=self.root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
 
     def run_until_done(self, *, deadline_s: float) -> int:
@@ -122,13 +123,14 @@ class SoakRun:
             killing = elapsed < self.plan.kill_window_s
             budget = rng.uniform(0.3, 2.5) if killing else deadline_s - elapsed
             try:
-                _, stderr = process.communicate(timeout=budget)
+                output, _ = process.communicate(timeout=budget)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.communicate()
                 self.kills += 1
                 continue
-            assert "Traceback" not in stderr.decode(), stderr.decode()
+            self.last_output = output.decode(errors="replace")
+            assert "Traceback" not in self.last_output, self.last_output
             if process.returncode == 0 or not killing:
                 self.final_run_s = time.monotonic() - started - elapsed
                 return process.returncode

@@ -15,7 +15,7 @@ from soak_batch import SoakPlan, SoakRun, scenario
 def soak(simulator, tmp_path: Path, plan: SoakPlan, deadline_s: float) -> SoakRun:
     sim = simulator(scenario(plan.seed), seed=plan.seed)
     run = SoakRun(tmp_path, sim, plan)
-    assert run.run_until_done(deadline_s=deadline_s) == 0
+    assert run.run_until_done(deadline_s=deadline_s) == 0, run.last_output
     run.check()
     stats = sim.stats()
     # the faults did happen: this is a soak, not a quiet run
