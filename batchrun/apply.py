@@ -60,16 +60,9 @@ def apply_batch(
 ) -> ApplyResult:
     started = time.monotonic()
     results = results_dir_for(spec, batch, results_root)
-    scheduler: Scheduler | None = None
-
-    def relay_throttle(retry_after: float | None) -> None:
-        # The client reports every 429/503 to the scheduler's throttle (built after it).
-        if scheduler is not None:
-            scheduler.throttle.hit(retry_after)
-
     store.redact({access.api_key, *secrets})
     with BatchLock(store.path, spec.name, batch.run_key):
-        client = SkyvernClient(access.base_url, access.api_key, on_throttle=relay_throttle)
+        client = SkyvernClient(access.base_url, access.api_key)
         exporter = ResultsExporter(
             spec, batch, store, client, results, console, {access.api_key, *secrets}
         )

@@ -336,6 +336,10 @@ class Scheduler:
                 return None
             return attempt, found
         except (RateLimitedError, ServerBusyError) as exc:
+            # Skyvern rate-limits run submissions per organisation: the whole batch slows its
+            # submissions down. (A throttled poll is only retried by the client: polls are not
+            # what the limit counts.)
+            self.throttle.hit(exc.retry_after)
             self._not_created(task, attempt, f"server busy ({exc.status_code})", delay=0.0)
             return None
         except TransportError as exc:

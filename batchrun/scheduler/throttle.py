@@ -68,7 +68,11 @@ class Throttle:
             self._quiet_successes = 0
             self._limiter.total_tokens = self.limit + 1
 
+    @property
+    def pause_remaining(self) -> float:
+        return max(0.0, self._paused_until - self._clock())
+
     async def wait_clear(self) -> None:
         """Return once no pause is in force."""
-        while (remaining := self._paused_until - self._clock()) > 0:
+        while (remaining := self.pause_remaining) > 0:
             await anyio.sleep(remaining)
