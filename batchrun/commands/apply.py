@@ -91,6 +91,8 @@ def apply_command(
     """
     if scenario is not None and not sim:
         raise UsageError("--scenario goes with --sim")
+    if sim and api_url is not None:
+        raise UsageError("--sim and --api-url exclude each other")
     if run_key is not None and new:
         raise UsageError("--run and --new exclude each other")
     spec = load(spec_path)
