@@ -34,9 +34,14 @@ from batchrun.client import (
 )
 from batchrun.errors import ApiUnavailableError
 from batchrun.events import BatchEvent, EventKind, EventSink, Level
-from batchrun.output_check import OutputVerdict, check_output
 from batchrun.scheduler.exporting import ResultsExporter
 from batchrun.scheduler.throttle import Throttle
+from batchrun.scheduler.verdict import (
+    TERMINAL_STATUSES,
+    failure_reason,
+    final_status,
+    judge_attempt,
+)
 from batchrun.scheduler.work_queue import Job, WorkQueue
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import (
@@ -56,8 +61,6 @@ from batchrun.state import (
 # Skyvern's default step cap when a request names none (skyvern-api.md §4): what a run may
 # cost, reserved against the budget until its real step count is known.
 DEFAULT_MAX_STEPS = 10
-TERMINAL_FAILURES = ("failed", "terminated", "timed_out", "canceled")
-TERMINAL_STATUSES = ("completed", *TERMINAL_FAILURES)
 
 
 @dataclass(frozen=True)
@@ -572,15 +575,26 @@ class Scheduler:
     def _conclude(
         self, task: TaskSpec, attempt: AttemptRecord, run: RunResponse, *, timed_out: bool
     ) -> None:
-        status = "timed_out" if timed_out and str(run.status) != "completed" else str(run.status)
-        outcome = self._judge(task, run, status, timed_out=timed_out)
+        status = final_status(run, timed_out=timed_out)
+        if status == "canceled" and self._canceled_elsewhere(task):
+            outcome: TaskOutcome = Canceled("canceled by `batchrun cancel`")
+        else:
+            outcome = judge_attempt(
+                task,
+                run,
+                status,
+                tries=self._tries[task.id],
+                timed_out=timed_out,
+                now=now_utc(),
+                rng=self._rng,
+            )
         response = self.exporter.scrub(run.model_dump(mode="json"))
         self.store.finish_attempt(
             attempt,
             batch_id=self.batch.id,
             status=status,
             step_count=run.step_count,
-            failure_reason=_failure_reason(run, status, timed_out, task.timeout),
+            failure_reason=failure_reason(run, status, timed_out=timed_out, timeout=task.timeout),
             response=response,
             outcome=outcome,
         )
@@ -615,36 +629,6 @@ class Scheduler:
     def _canceled_elsewhere(self, task: TaskSpec) -> bool:
         """`batchrun cancel` ran while this apply was running: respect it."""
         return self.store.task_state(self.batch.id, task.id) == TaskState.CANCELED
-
-    def _judge(
-        self, task: TaskSpec, run: RunResponse, status: str, *, timed_out: bool
-    ) -> TaskOutcome:
-        retry = task.retry
-        tries = self._tries[task.id]
-        if status == "canceled" and self._canceled_elsewhere(task):
-            return Canceled("canceled by `batchrun cancel`")
-        if status == "completed":
-            check = check_output(
-                run.output,
-                task.output_schema,
-                error_code_mapping=task.request_for_attempt(tries).body.get("error_code_mapping"),
-            )
-            bad = check.verdict in (OutputVerdict.INVALID, OutputVerdict.EMPTY)
-            if not (bad and "invalid_output" in retry.on):
-                return Succeeded(run.output, str(check.verdict), check.error)
-            reason = f"output {check.verdict}" + (f": {check.error}" if check.error else "")
-            retryable = True
-        else:
-            reason = _failure_reason(run, status, timed_out, task.timeout) or f"run {status}"
-            retryable = status in retry.on
-        if retryable and tries < retry.attempts:
-            delay = retry.backoff.delay(tries, self._rng)
-            return RetryLater(now_utc() + timedelta(seconds=delay), reason)
-        if retryable and tries >= retry.attempts > 1:
-            reason = f"{reason} (after {tries} attempts)"
-        if status == "canceled":
-            return Canceled(reason)
-        return Failed(reason)
 
     # -- budget, API health, events ----------------------------------------------------------
 
@@ -737,13 +721,3 @@ def _reserved_steps(body: dict[str, Any], headers: dict[str, str]) -> int:
         return int(steps) if steps is not None else DEFAULT_MAX_STEPS
     except ValueError:
         return DEFAULT_MAX_STEPS
-
-
-def _failure_reason(
-    run: RunResponse, status: str, timed_out: bool, timeout: float | None
-) -> str | None:
-    if timed_out and status == "timed_out":
-        return f"exceeded the attempt timeout of {timeout:g}s; the run was canceled"
-    if status == "completed":
-        return None
-    return run.failure_reason or (f"run {status}" if status in TERMINAL_FAILURES else None)
