@@ -33,6 +33,7 @@ from batchrun.state.records import (
     TaskState,
     Usage,
 )
+from batchrun.state.redacting import RedactingConnection
 from batchrun.state.schema import MIGRATIONS, known_migration_names
 
 DEFAULT_STATE_PATH = Path(".batchrun") / "state.db"
@@ -141,7 +142,7 @@ class StateStore:
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
-        self._conn = _RedactingConnection(db.conn)
+        self._conn = RedactingConnection(db.conn)
         self._pending_events: list[tuple[Any, ...]] = []
 
     def redact(self, secrets: Iterable[str]) -> None:
@@ -190,7 +191,7 @@ class StateStore:
         self._conn.close()
 
     @contextmanager
-    def _transaction(self, *, durable: bool = False) -> Iterator[_RedactingConnection]:
+    def _transaction(self, *, durable: bool = False) -> Iterator[RedactingConnection]:
         """One transition: all of it or none of it, with the events buffered since the last."""
         if durable:
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -659,7 +660,7 @@ class StateStore:
         return Usage(runs=runs, steps=steps)
 
     @staticmethod
-    def _spend(conn: _RedactingConnection, batch_id: int, *, runs: int, steps: int) -> None:
+    def _spend(conn: RedactingConnection, batch_id: int, *, runs: int, steps: int) -> None:
         conn.execute(
             "UPDATE batches SET runs_used = runs_used + ?, steps_used = steps_used + ? "
             "WHERE id = ?",
@@ -733,37 +734,6 @@ class StateStore:
         rows = self._conn.execute(query + " ORDER BY id", args).fetchall()
         keys = ("ts", "kind", "level", "task", "attempt", "run_id", "status", "message", "data")
         return [dict(zip(keys, (*row[:8], _loads(row[8])), strict=True)) for row in rows]
-
-
-class _RedactingConnection:
-    """An sqlite3 connection whose writes have every secret replaced by `***`."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self.secrets: set[str] = set()
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, self._clean(params) if self.secrets else params)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        if self.secrets:
-            rows = [self._clean(row) for row in rows]
-        return self._conn.executemany(sql, rows)
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def _clean(self, params: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(self._scrub(value) if isinstance(value, str) else value for value in params)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-            escaped = json.dumps(secret, ensure_ascii=False)[1:-1]  # as it appears inside JSON
-            if escaped != secret and escaped in text:
-                text = text.replace(escaped, "***")
-        return text
 
 
 _BATCH_COLUMNS = "id, spec_name, run_key, spec_path, created_at, finished_at"
