@@ -39,6 +39,13 @@ MAX_REDIRECTS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# Every idle connection is kept (none closed only to be reopened a moment later: httpx's
+# default keeps 20 of 100, and a batch polling at concurrency 50 then spends its time on
+# handshakes), and the pool stays small: each request scans it. Requests beyond 32 at once
+# wait for a free connection, which a batch's spread-out polls rarely do.
+POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+
+
 @dataclass(frozen=True, slots=True)
 class HttpRetryPolicy:
     """Exponential backoff with full jitter, bounded in attempts and in total time.
@@ -126,6 +133,7 @@ class ApiTransport:
             headers={"User-Agent": user_agent},
             follow_redirects=False,
             timeout=timeout,
+            limits=POOL_LIMITS,
         )
 
     def api_url(self, path: str) -> httpx.URL:

@@ -25,11 +25,13 @@ def temp_path_for(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     """A binary file that appears under `path` only if the `with` block ends normally.
 
     Raising inside the block (a failed checksum, a size cap, a cancelled download) removes
-    the temporary file and leaves `path` untouched.
+    the temporary file and leaves `path` untouched. `durable` also syncs the file and its
+    directory to disk, so that the rename survives a power cut; a process crash never
+    exposes a partial file either way.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_for(path)
@@ -38,23 +40,25 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
-    _fsync_directory(path.parent)
+    if durable:
+        _fsync_directory(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_output(path) as handle:
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    with atomic_output(path, durable=durable) as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
 def is_temp_file(name: str) -> bool:

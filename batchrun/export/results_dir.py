@@ -54,13 +54,15 @@ class ResultsDir:
         return self.task_dir(task_id) / ARTIFACTS_DIR
 
     def write_task(self, record: TaskResult) -> None:
+        # Atomic but not synced to disk: a task's files are rebuilt from the state (which is
+        # synced) by `batchrun export`, and four fsyncs per task would cap a large batch.
         directory = self.task_dir(record.task_id)
-        _write_json(directory / "output.json", record.output)
-        _write_or_remove(directory / "run.json", record.run_response)
+        _write_json(directory / "output.json", record.output, durable=False)
+        _write_or_remove(directory / "run.json", record.run_response, durable=False)
         # A task that failed and then succeeded on resume must not keep its old timeline.
-        _write_or_remove(directory / "timeline.json", record.timeline)
+        _write_or_remove(directory / "timeline.json", record.timeline, durable=False)
         files = [ExportedFile.from_value(f).as_dict() for f in record.files]
-        _write_or_remove(directory / "files.json", files or None)
+        _write_or_remove(directory / "files.json", files or None, durable=False)
 
     def write_tables(self, records: Iterable[TaskRow]) -> None:
         rows = [task_row(r) for r in sorted(records, key=lambda r: r.position)]
@@ -72,16 +74,16 @@ class ResultsDir:
         _write_json(self.path / SUMMARY_FILE, dict(summary))
 
 
-def _write_json(path: Path, value: Any) -> None:
+def _write_json(path: Path, value: Any, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, to_json(value, indent=2) + "\n")
+    atomic_write_text(path, to_json(value, indent=2) + "\n", durable=durable)
 
 
-def _write_or_remove(path: Path, value: Any) -> None:
+def _write_or_remove(path: Path, value: Any, *, durable: bool = True) -> None:
     if value is None:
         path.unlink(missing_ok=True)
     else:
-        _write_json(path, value)
+        _write_json(path, value, durable=durable)
 
 
 def _require_plain_component(label: str, value: str) -> None:
