@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -57,6 +57,11 @@ from batchrun.state import (
     TaskState,
     now_utc,
 )
+
+# The finished-runs scan reads at most this many pages of 100, and allows this much
+# difference between our clock and the server's.
+LIST_SCAN_PAGES = 5
+LIST_CLOCK_SKEW = timedelta(minutes=2)
 
 # Skyvern's default step cap when a request names none (skyvern-api.md §4): what a run may
 # cost, reserved against the budget until its real step count is known.
@@ -110,6 +115,7 @@ class Scheduler:
         self._queue = WorkQueue(per_host=spec.per_host_concurrency)
         self._tries: dict[str, int] = {}
         self._in_flight: dict[str, str] = {}  # run id -> task id
+        self._in_flight_since: dict[str, datetime] = {}  # run id -> when its create was sent
         self._wakers: dict[str, anyio.Event] = {}  # run id -> set when the run may have ended
         self._last_api_ok = time.monotonic()
         self._rng = random.Random()
@@ -289,10 +295,12 @@ class Scheduler:
         run_id = run.run_id if run is not None else attempt.run_id
         assert run_id is not None
         self._in_flight[run_id] = task.id
+        self._in_flight_since[run_id] = attempt.prepared_at
         try:
             final, timed_out = await self._watch(task, attempt, run_id, run)
         finally:
             self._in_flight.pop(run_id, None)
+            self._in_flight_since.pop(run_id, None)
             self._wakers.pop(run_id, None)
         self._conclude(task, attempt, final, timed_out=timed_out)
 
@@ -491,25 +499,35 @@ class Scheduler:
     async def _spot_finished_runs(self) -> None:
         """One list request covers many runs: wake the watchers of those that have ended.
 
-        The list's status is a lagging copy, so it only wakes a watcher, which then reads the
-        run itself; a run the list misses is still found by its own, slower, polling.
+        The list holds finished runs newest first, so it is read page by page until it
+        reaches runs created before the oldest one in flight (a long run started early ends
+        late, behind many newer ones). Its status is a lagging copy: it only wakes a
+        watcher, which then reads the run itself; a run the list misses is still found by
+        its own, slower, polling.
         """
         interval = max(0.25, self.spec.poll.interval / 2)
         while True:
             await anyio.sleep(interval)
             if len(self._in_flight) < 2:
                 continue
-            page_size = min(100, max(20, 2 * len(self._in_flight)))
+            oldest = min(self._in_flight_since.values()) - LIST_CLOCK_SKEW
             try:
-                items = await self.client.list_runs(status=TERMINAL_STATUSES, page_size=page_size)
+                for page in range(1, LIST_SCAN_PAGES + 1):
+                    items = await self.client.list_runs(
+                        status=TERMINAL_STATUSES, page=page, page_size=100
+                    )
+                    for item in items:
+                        waker = self._wakers.get(item.run_id)
+                        if waker is not None and not getattr(item, "retry_pending", False):
+                            waker.set()
+                    if len(items) < 100 or any(
+                        item.created_at is not None and item.created_at < oldest for item in items
+                    ):
+                        break
             except AuthError as exc:
                 raise self._fatal(f"the API rejected the API key: {exc.detail}") from None
             except SkyvernError:
                 continue
-            for item in items:
-                waker = self._wakers.get(item.run_id)
-                if waker is not None and not getattr(item, "retry_pending", False):
-                    waker.set()
 
     async def _get_run(self, run_id: str) -> RunResponse | None:
         try:
