@@ -295,7 +295,7 @@ class Scheduler:
         run_id = run.run_id if run is not None else attempt.run_id
         assert run_id is not None
         self._in_flight[run_id] = task.id
-        self._in_flight_since[run_id] = attempt.prepared_at
+        self._note_created(run_id, run, attempt)
         try:
             final, timed_out = await self._watch(task, attempt, run_id, run)
         finally:
@@ -495,6 +495,15 @@ class Scheduler:
             # Backing off is safe: the list scan below spots a finished run much sooner.
             interval = min(interval * 1.5, poll.max_interval)
             run = await self._get_run(run_id)
+            self._note_created(run_id, run, attempt)
+
+    def _note_created(self, run_id: str, run: RunResponse | None, attempt: AttemptRecord) -> None:
+        """When the run was created, by the server's clock if we have it (else by ours, with
+        room for skew): how far back the finished-runs scan must read."""
+        if run is not None and run.created_at is not None:
+            self._in_flight_since[run_id] = run.created_at
+        elif run_id not in self._in_flight_since:
+            self._in_flight_since[run_id] = attempt.prepared_at - LIST_CLOCK_SKEW
 
     async def _spot_finished_runs(self) -> None:
         """One list request covers many runs: wake the watchers of those that have ended.
@@ -510,7 +519,7 @@ class Scheduler:
             await anyio.sleep(interval)
             if len(self._in_flight) < 2:
                 continue
-            oldest = min(self._in_flight_since.values()) - LIST_CLOCK_SKEW
+            oldest = min(self._in_flight_since.values())
             try:
                 for page in range(1, LIST_SCAN_PAGES + 1):
                     items = await self.client.list_runs(
