@@ -27,8 +27,14 @@ class ApplyResult:
     fatal: ApiUnavailableError | None
 
 
-def new_run_key() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
+def new_run_key(store: StateStore, spec_name: str) -> str:
+    """A run key from the local time, made unique (`--new` twice in a second)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    key, n = stamp, 1
+    while store.find_batch(spec_name, key) is not None:
+        n += 1
+        key = f"{stamp}-{n}"
+    return key
 
 
 def resolve_batch(
@@ -39,8 +45,9 @@ def resolve_batch(
         existing = store.find_batch(spec.name, run_key)
         if existing is not None:
             return existing
-    key = run_key if run_key is not None and not new else new_run_key()
-    return store.find_batch(spec.name, key) or store.create_batch(spec.name, key, str(spec.path))
+    if run_key is not None and not new:
+        return store.create_batch(spec.name, run_key, str(spec.path))
+    return store.create_batch(spec.name, new_run_key(store, spec.name), str(spec.path))
 
 
 def results_dir_for(spec: BatchSpec, batch: BatchRecord, override: Path | None) -> ResultsDir:
