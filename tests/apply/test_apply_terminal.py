@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import os
-import pty
 import re
 import subprocess
 import sys
+
+from pty_capture import run_on_terminal
 
 from .conftest import Workspace
 
@@ -28,28 +28,13 @@ def _command(workspace: Workspace, spec, sim, *extra: str) -> list[str]:
 def test_apply_on_a_terminal_draws_a_progress_bar(simulator, workspace: Workspace):
     sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.6}]})
     spec = workspace.spec(_tasks(), concurrency=2)
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
+    returncode, output, stderr = run_on_terminal(
         _command(workspace, spec, sim),
-        stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE,
         env={**os.environ, **workspace.env(sim), "COLUMNS": "120", "TERM": "xterm-256color"},
         cwd=workspace.root,
     )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError as exc:  # EIO: the child closed the terminal
-            assert exc.errno == errno.EIO
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr.decode()
-    drawn = b"".join(chunks).decode(errors="replace")
+    assert returncode == 0, stderr
+    drawn = output.decode(errors="replace")
     assert "\x1b[" in drawn  # cursor movement / colour: a live display
     assert "━" in drawn  # the bar
     assert "6 succeeded" in drawn

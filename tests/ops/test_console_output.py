@@ -3,16 +3,15 @@ JSON lines for log shippers, and never the API key."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pty_capture import run_on_terminal
 
 FEED = Path(__file__).with_name("feed_events.py")
 SECRET = "sk-live-7f3a9c1e5b2d4f60"
@@ -42,29 +41,9 @@ def feed_through_pipe(*args: str) -> str:
 
 def feed_through_terminal(*args: str) -> bytes:
     """Runs the feeder with a real pseudo-terminal as stdout and returns every byte it drew."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, str(FEED), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=follower,
-        stderr=subprocess.PIPE,
-        env=_env(),
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError as exc:  # EIO: the child closed the terminal
-            assert exc.errno == errno.EIO
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr.decode()
-    return b"".join(chunks)
+    returncode, drawn, stderr = run_on_terminal([sys.executable, str(FEED), *args], env=_env())
+    assert returncode == 0, stderr
+    return drawn
 
 
 def test_under_a_pipe_each_event_is_one_plain_line() -> None:
