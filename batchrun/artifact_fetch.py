@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
 
-from batchrun.client import Artifact, DownloadResult, SkyvernClient, SkyvernError, artifact_owner_id
+from batchrun.client import Artifact, SkyvernClient, SkyvernError, artifact_owner_id
 from batchrun.export import ExportedFile, ResultsDir, download_artifacts
 from batchrun.inspection import api_unavailable, is_fatal, last_run_attempt
 from batchrun.state import BatchRecord, StateStore, TaskRecord
@@ -90,12 +89,13 @@ async def fetch_batch_artifacts(
             outcome = TaskArtifacts(entry.task_id, entry.run_id, error=entry.error)
         else:
             files = await download_artifacts(
-                _AlreadyListed(client, entry.artifacts),
+                client,
                 entry.owner_id,
                 artifact_types,
                 results.artifacts_dir(entry.task_id),
                 results_root=results.path,
                 max_file_size=max_file_size,
+                listed=entry.artifacts,
             )
             outcome = TaskArtifacts(entry.task_id, entry.run_id, files)
         report.tasks.append(outcome)
@@ -134,30 +134,3 @@ async def _owner_id(client: SkyvernClient, run_id: str, app_url: str | None) -> 
     if app_url is None or "/runs/wr_" not in app_url:
         app_url = (await client.get_run(run_id)).app_url
     return artifact_owner_id(run_id, app_url)
-
-
-class _AlreadyListed:
-    """The client as the export's downloader sees it, except that listing answers with what
-    was listed up front: the downloader then fetches exactly those artifacts."""
-
-    def __init__(self, client: SkyvernClient, artifacts: list[Artifact]) -> None:
-        self._client = client
-        self._artifacts = artifacts
-
-    async def get_run_artifacts(
-        self, run_id: str, artifact_types: Sequence[str] = ()
-    ) -> list[Artifact]:
-        return list(self._artifacts)
-
-    async def get_artifact(self, artifact_id: str) -> Artifact:
-        return await self._client.get_artifact(artifact_id)
-
-    async def download(
-        self,
-        url: str,
-        sink: BinaryIO,
-        *,
-        artifact_id: str | None = None,
-        max_bytes: int | None = None,
-    ) -> DownloadResult:
-        return await self._client.download(url, sink, artifact_id=artifact_id, max_bytes=max_bytes)

@@ -51,16 +51,22 @@ async def download_artifacts(
     results_root: Path,
     max_file_size: int,
     checksum_retries: int = 2,
+    listed: Sequence[Artifact] | None = None,
 ) -> list[ExportedFile]:
     """Save the run's artifacts of `artifact_types` into `dest_dir`, in the API's order.
 
     Names are `<type>-<n><ext>` (`screenshot_final-1.png`), numbered per type in creation
     order, so a rebuild gives the same names. Archived artifacts (cold storage) are
-    reported, not fetched.
+    reported, not fetched. `listed`: the run's artifact list, when the caller already read
+    it (it is then not read again).
     """
     if not artifact_types:
         return []
-    artifacts = await client.get_run_artifacts(run_id, artifact_types)
+    artifacts = (
+        list(listed)
+        if listed is not None
+        else await client.get_run_artifacts(run_id, artifact_types)
+    )
     dest_dir.mkdir(parents=True, exist_ok=True)
     if not dest_dir.resolve().is_relative_to(results_root.resolve()):
         raise ValueError(f"{dest_dir} is not inside the results directory {results_root}")

@@ -16,7 +16,13 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from batchrun.client import RunResponse, SkyvernClient, SkyvernError, artifact_owner_id
+from batchrun.client import (
+    Artifact,
+    RunResponse,
+    SkyvernClient,
+    SkyvernError,
+    artifact_owner_id,
+)
 from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.export import (
     ResultsDir,
@@ -137,34 +143,37 @@ class ResultsExporter:
             artifacts=self.spec.export.artifacts,
         )
         if artifact_types:
-            await self._let_artifacts_settle(run, artifact_types)
+            owner = artifact_owner_id(run.run_id, run.app_url)
             exported += await download_artifacts(
                 self.client,
-                artifact_owner_id(run.run_id, run.app_url),
+                owner,
                 artifact_types,
                 self.results.artifacts_dir(task.id),
                 results_root=self.results.path,
                 max_file_size=self.spec.export.max_file_size,
+                listed=await self._settled_artifacts(run, owner, artifact_types),
             )
         for item in exported:
             if item.error:
                 self._warn(task.id, f"file {item.filename!r}: {item.error}")
         return [item.as_dict() for item in exported]
 
-    async def _let_artifacts_settle(self, run: RunResponse, artifact_types: list[str]) -> None:
-        """A server lists some artifacts a moment after the run reads final (a skyvern-1.0
-        run's final screenshot about 0.3 s later): if a wanted type is missing from the list
-        of a run that just ended, give it until a few seconds after its end."""
+    async def _settled_artifacts(
+        self, run: RunResponse, owner: str, artifact_types: list[str]
+    ) -> list[Artifact]:
+        """The run's artifacts of the wanted types. A server lists some a moment after the
+        run reads final (a skyvern-1.0 run's final screenshot about 0.3 s later): if a wanted
+        type is missing from the list of a run that just ended, it is read again a few
+        seconds after the run's end."""
+        listed = await self.client.get_run_artifacts(owner, artifact_types)
         if run.finished_at is None:
-            return
+            return listed
         waited = (now_utc() - run.finished_at).total_seconds()
-        if waited >= ARTIFACT_SETTLE_S:
-            return
-        listed = await self.client.get_run_artifacts(
-            artifact_owner_id(run.run_id, run.app_url), artifact_types
-        )
-        if set(artifact_types) - {artifact.artifact_type for artifact in listed}:
-            await anyio.sleep(ARTIFACT_SETTLE_S - waited)
+        missing = set(artifact_types) - {artifact.artifact_type for artifact in listed}
+        if not missing or waited >= ARTIFACT_SETTLE_S:
+            return listed
+        await anyio.sleep(ARTIFACT_SETTLE_S - waited)
+        return await self.client.get_run_artifacts(owner, artifact_types)
 
     async def _fetch_timeline(self, run_id: str) -> list[Any] | None:
         """The timeline of a failed run, where its run type has one (skyvern-2.0, workflows)."""
