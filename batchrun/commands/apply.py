@@ -14,6 +14,7 @@ from batchrun.commands.common import (
     DurationType,
     api_url_option,
     load,
+    only_option,
     open_state,
     results_option,
     run_option,
@@ -22,6 +23,7 @@ from batchrun.commands.common import (
 )
 from batchrun.console import LOG_FORMATS, make_event_sink
 from batchrun.errors import UsageError
+from batchrun.inspection import select_tasks
 from batchrun.report import write_report
 from batchrun.scheduler import ApplyOptions
 
@@ -31,7 +33,7 @@ from batchrun.scheduler import ApplyOptions
 @run_option
 @click.option("--new", is_flag=True, help="Start a fresh instance of the batch, not resume.")
 @state_option
-@click.option("--only", metavar="GLOB", help="Only the tasks whose id matches GLOB.")
+@only_option
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Runs in flight at once.")
 @api_url_option
 @results_option
@@ -96,6 +98,7 @@ def apply_command(
     if run_key is not None and new:
         raise UsageError("--run and --new exclude each other")
     spec = load(spec_path)
+    selected = frozenset(select_tasks(spec, only)) if only is not None else None
     with ExitStack() as stack:
         if sim:
             from batchrun.sim import Scenario, demo_scenario, start_simulator
@@ -119,7 +122,7 @@ def apply_command(
         )
         options = ApplyOptions(
             concurrency=concurrency or spec.concurrency,
-            only=only,
+            only=selected,
             cancel_on_interrupt=cancel_on_interrupt,
             api_down_after_s=give_up_after,
         )

@@ -10,7 +10,14 @@ import click
 from batchrun.api_access import ApiAccess, resolve_api_access
 from batchrun.apply import results_dir_for
 from batchrun.artifact_fetch import ArtifactFetchReport, TaskArtifacts, fetch_batch_artifacts
-from batchrun.commands.common import api_url_option, batch_options, existing_batch, load, open_state
+from batchrun.commands.common import (
+    api_url_option,
+    batch_options,
+    existing_batch,
+    load,
+    only_option,
+    open_state,
+)
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.export import ResultsDir
 from batchrun.export.artifacts import requested_artifact_types
@@ -25,7 +32,7 @@ DEFAULT_TYPES = ("screenshot_final", "recording")
 
 @click.command("artifacts")
 @batch_options
-@click.option("--only", metavar="GLOB", help="Only the tasks whose id matches GLOB.")
+@only_option
 @click.option(
     "--type",
     "artifact_types",

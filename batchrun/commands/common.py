@@ -39,6 +39,10 @@ api_url_option = click.option(
     "--api-url", metavar="URL", help="The Skyvern API base URL (overrides the spec's api.base_url)."
 )
 
+only_option = click.option(
+    "--only", metavar="GLOB", help="Only the tasks whose id matches GLOB (an error if none does)."
+)
+
 results_option = click.option(
     "--results",
     "results_root",

@@ -32,6 +32,8 @@ def status_command(
     counts = {state: 0 for state in _ORDER}
     for record in records:
         counts[record.state] = counts.get(record.state, 0) + 1
+    # Tasks of the spec no `apply` has stored yet (added since, or left out by --only).
+    counts["pending"] += len(wanted) - len(records)
     notable = [r for r in records if _is_notable(r)]
     if as_json:
         document = {
@@ -45,7 +47,7 @@ def status_command(
         }
         click.echo(json.dumps(document, indent=2))
         return
-    click.echo(f"batch {spec.name}, run {batch.run_key}: {len(records)} tasks, {usage.runs} runs")
+    click.echo(f"batch {spec.name}, run {batch.run_key}: {len(wanted)} tasks, {usage.runs} runs")
     click.echo("  " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
     if notable:
         click.echo("")

@@ -10,7 +10,14 @@ import click
 
 from batchrun.api_access import ApiAccess, resolve_api_access, spec_secrets
 from batchrun.client import TERMINAL_STATUSES
-from batchrun.commands.common import api_url_option, batch_options, existing_batch, load, open_state
+from batchrun.commands.common import (
+    api_url_option,
+    batch_options,
+    existing_batch,
+    load,
+    only_option,
+    open_state,
+)
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.export import scrub_secrets
 from batchrun.inspection import lookup_client, select_tasks
@@ -27,7 +34,7 @@ def webhooks_group() -> None:
 
 @webhooks_group.command("replay")
 @batch_options
-@click.option("--only", metavar="GLOB", help="Only the tasks whose id matches GLOB.")
+@only_option
 @click.option(
     "--status",
     "statuses",

@@ -6,7 +6,6 @@ the results directory, and reports through the event stream. No SQL, no HTTP det
 
 from __future__ import annotations
 
-import fnmatch
 import random
 import signal
 import time
@@ -71,7 +70,7 @@ DEFAULT_MAX_STEPS = 10
 @dataclass(frozen=True)
 class ApplyOptions:
     concurrency: int
-    only: str | None = None
+    only: frozenset[str] | None = None  # the ids of the tasks to run; None: all of them
     cancel_on_interrupt: bool = False
     # An ambiguous create that timed out (or was left open by a crash) is looked up again
     # until this long after it was sent: a create the server is still working on is not
@@ -127,7 +126,7 @@ class Scheduler:
     def selected_tasks(self) -> list[TaskSpec]:
         if self.options.only is None:
             return list(self.spec.tasks)
-        return [t for t in self.spec.tasks if fnmatch.fnmatchcase(t.id, self.options.only)]
+        return [task for task in self.spec.tasks if task.id in self.options.only]
 
     async def run(self) -> ApplyStats:
         tasks = self.selected_tasks()

@@ -247,3 +247,18 @@ def test_an_api_outage_mid_batch_stops_with_exit_3_and_the_batch_resumes(
     result = workspace.apply(spec, sim)
     assert result.exit_code == 0, result.output
     assert sim.stats()["runs_created"] == 4
+
+
+def test_only_runs_the_matching_tasks_and_a_glob_matching_none_is_an_error(
+    simulator, workspace: Workspace
+):
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
+    spec = workspace.spec([_task("eu-1", "a"), _task("eu-2", "b"), _task("us-1", "c")])
+    assert workspace.apply(spec, sim, "--only", "eu-*").exit_code == 0
+    assert sim.stats()["runs_created"] == 2
+    counts = workspace.status(spec)["counts"]
+    assert (counts["succeeded"], counts["pending"]) == (2, 1)
+
+    result = workspace.apply(spec, sim, "--only", "asia-*")
+    assert result.exit_code == 2 and "matches no task" in result.output
+    assert sim.stats()["runs_created"] == 2
