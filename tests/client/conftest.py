@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from client_helpers import WebhookReceiver
+from webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture

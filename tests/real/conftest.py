@@ -3,15 +3,13 @@ and against the real Skyvern server (marker `real`, `make test-real`)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from real_backends import SIM_SCENARIO, Backend, LocalSkyvern
 from real_workspace import RealWorkspace
+from webhook_receiver import WebhookReceiver
 
 from batchrun.sim import start_simulator
 
@@ -47,34 +45,6 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 @pytest.fixture
 def workspace(tmp_path: Path, backend: Backend) -> RealWorkspace:
     return RealWorkspace(tmp_path, backend)
-
-
-class WebhookReceiver:
-    """A loopback endpoint that records each POST's headers and raw body, answering 200."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                received.append({"headers": dict(self.headers.items()), "body": body})
-                self.send_response(200)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

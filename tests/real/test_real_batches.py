@@ -16,9 +16,9 @@ import time
 import uuid
 from typing import Any
 
-from conftest import WebhookReceiver
 from real_backends import SITE_HEADING, SITE_TITLE, Backend
 from real_workspace import RealWorkspace, wait_until
+from webhook_receiver import WebhookReceiver
 
 from batchrun.client.models import artifact_owner_id
 

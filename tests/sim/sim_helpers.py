@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -68,45 +66,3 @@ def validate(schema: dict[str, Any], body: Any) -> None:
         json.dumps(schema).replace('"#/components/', f'"{_OPENAPI_URI}#/components/')
     )
     Draft202012Validator(rooted, registry=_registry()).validate(body)
-
-
-class WebhookReceiver:
-    """A loopback HTTP server that records every POST and answers with scripted statuses."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.received: list[dict[str, Any]] = []
-        self._statuses = list(statuses or [])
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                receiver.received.append(
-                    {"path": self.path, "headers": dict(self.headers.items()), "body": body}
-                )
-                status = receiver._statuses.pop(0) if receiver._statuses else 200
-                self.send_response(status)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"got {len(self.received)} webhooks, not {count}"
-            time.sleep(0.01)
-        return self.received
-
-    def __enter__(self) -> WebhookReceiver:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

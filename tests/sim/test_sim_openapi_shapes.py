@@ -10,13 +10,13 @@ from __future__ import annotations
 import pytest
 from sim_helpers import (
     OPENAPI_PATH,
-    WebhookReceiver,
     api_client,
     component,
     response_schema,
     validate,
     wait_for,
 )
+from webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.skipif(not OPENAPI_PATH.exists(), reason="no OpenAPI document")
 

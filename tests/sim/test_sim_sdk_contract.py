@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from sim_helpers import WebhookReceiver
+from webhook_receiver import WebhookReceiver
 
 client_module = pytest.importorskip("skyvern.client")
 Skyvern = client_module.Skyvern

@@ -7,7 +7,8 @@ import hmac
 import json
 import time
 
-from sim_helpers import WebhookReceiver, api_client, wait_for
+from sim_helpers import api_client, wait_for
+from webhook_receiver import WebhookReceiver
 
 
 def signature(api_key: str, body: bytes) -> str:
