@@ -357,6 +357,14 @@ class Scheduler:
             self._not_created(task, attempt, f"API unreachable: {exc}", delay=self._backoff(2.0))
             return None
         except AuthError as exc:
+            if not _about_credentials(exc):
+                # The key passed the access check: this 403 refuses this request (an
+                # enterprise-gated engine or model), not the batch.
+                reason = f"the API refused the request ({exc.status_code}): {exc.detail}"
+                self._forget(task, attempt, reason, final=True)
+                self._emit(EventKind.TASK_FAILED, reason, "error", task=task.id)
+                self.exporter.schedule(task, None)
+                return None
             self._forget(task, attempt, str(exc), final=False)
             raise self._fatal(f"the API rejected the API key: {exc.detail}") from None
         except (BadRequestError, NotFoundError, ConflictError) as exc:
@@ -731,6 +739,13 @@ class Scheduler:
         )
         self.store.add_event(self.batch.id, event)
         self.sink.emit(event)
+
+
+def _about_credentials(error: AuthError) -> bool:
+    """Whether a 403 is about the key (skyvern-api.md §2's messages) rather than about what
+    was asked for."""
+    detail = error.detail.lower()
+    return any(word in detail for word in ("credential", "api key", "token", "expired"))
 
 
 def _settle_time(error: AmbiguousSubmitError, options: ApplyOptions) -> float:

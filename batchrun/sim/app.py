@@ -119,6 +119,14 @@ def _query_dict(request: Request, list_fields: set[str]) -> dict[str, Any]:
     return params
 
 
+def _refuse_if_scripted(engine: Any, fields: dict[str, str]) -> None:
+    """A scenario rule may refuse a create outright: nothing is created."""
+    refusal = engine.scenario.rule_for(fields).refuse
+    if refusal is not None:
+        status, detail = refusal
+        raise ApiError(status, {"detail": detail})
+
+
 def _normalize_url(url: str | None) -> str | None:
     """Skyvern adds a scheme when one is missing and rejects what still has no host (400)."""
     if url is None:
@@ -144,6 +152,8 @@ def build_api_app(sim: SimState) -> Any:
                     400, {"detail": "start_fresh_browser is only supported with skyvern-2.0"}
                 )
         body.url = _normalize_url(body.url)
+        _refuse_if_scripted(engine, {"title": body.title or "", "url": body.url or "",
+                                     "prompt": body.prompt})  # fmt: skip
         run = engine.create_task(body, request.headers.get("x-api-key", ""))
         return json_response(engine.run_response(run, at_creation=True))
 

@@ -57,6 +57,9 @@ class Rule:
     queued: float = 0.0  # extra seconds spent `queued` (an org at its concurrency limit)
     retry_pending: float = 0.0  # workflow runs: seconds shown failed+retry_pending before attempt 2
     error_code: str | None = None
+    # Refuse the create request itself with this status and detail, as Skyvern does for an
+    # enterprise-gated engine (403), a blocked URL (400) or unusable file ids (422).
+    refuse: tuple[int, str] | None = None
 
     @property
     def has_output(self) -> bool:
@@ -247,6 +250,7 @@ class _Reader:
                 "queued",
                 "retry_pending",
                 "error_code",
+                "refuse",
             },
         )
         match = self.mapping(mapping.get("match", {}), f"{where}.match")
@@ -286,7 +290,18 @@ class _Reader:
             queued=self.seconds(mapping.get("queued", 0.0), f"{where}.queued"),
             retry_pending=self.seconds(mapping.get("retry_pending", 0.0), f"{where}.retry_pending"),
             error_code=self.optional_text(mapping.get("error_code"), f"{where}.error_code"),
+            refuse=self.refusal(mapping.get("refuse"), f"{where}.refuse"),
         )
+
+    def refusal(self, data: Any, where: str) -> tuple[int, str] | None:
+        if data is None:
+            return None
+        mapping = self.mapping(data, where)
+        self.known_keys(mapping, where, {"status", "detail"})
+        status = mapping.get("status")
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise self.error(f"{where}.status", "must be an HTTP error status (400-599)")
+        return status, str(mapping.get("detail", "Refused by the scenario"))
 
     def file(self, data: Any, where: str) -> FileSpec:
         mapping = self.mapping(data, where)

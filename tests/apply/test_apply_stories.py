@@ -20,8 +20,12 @@ def test_flaky_tasks_end_succeeded_with_their_attempts_recorded(simulator, works
     sim = simulator(
         {
             "rules": [
-                {"match": {"url": "*/flaky/*"}, "outcomes": ["failed", "failed", "completed"],
-                 "duration": 0.1, "failure_reason": "Page did not load"},
+                {
+                    "match": {"url": "*/flaky/*"},
+                    "outcomes": ["failed", "failed", "completed"],
+                    "duration": 0.1,
+                    "failure_reason": "Page did not load",
+                },
                 {"match": {"url": "*"}, "duration": 0.1},
             ]
         }
@@ -50,8 +54,16 @@ def test_flaky_tasks_end_succeeded_with_their_attempts_recorded(simulator, works
 
 def test_retries_run_out_and_the_reason_is_reported(simulator, workspace: Workspace):
     sim = simulator(
-        {"rules": [{"match": {"url": "*"}, "outcomes": ["failed"], "duration": 0.05,
-                    "failure_reason": "Proxy refused the connection"}]}
+        {
+            "rules": [
+                {
+                    "match": {"url": "*"},
+                    "outcomes": ["failed"],
+                    "duration": 0.05,
+                    "failure_reason": "Proxy refused the connection",
+                }
+            ]
+        }
     )
     spec = workspace.spec([_task("t1", "a")], retry={"attempts": 2, "backoff": {"initial": 0.01}})
     result = workspace.apply(spec, sim)
@@ -63,17 +75,16 @@ def test_retries_run_out_and_the_reason_is_reported(simulator, workspace: Worksp
 
 
 def test_terminated_is_not_retried_by_default(simulator, workspace: Workspace):
-    sim = simulator({"rules": [{"match": {"url": "*"}, "outcomes": ["terminated"],
-                                "duration": 0.05}]})
+    sim = simulator(
+        {"rules": [{"match": {"url": "*"}, "outcomes": ["terminated"], "duration": 0.05}]}
+    )
     result = workspace.apply(workspace.spec([_task("t1", "a")]), sim)
     assert result.exit_code == 1
     assert workspace.outputs()[0]["attempts"] == 1
     assert creates_by_task(sim) == {f"{SITE}/a | Find the price on a": 1}
 
 
-def test_lost_create_responses_are_found_by_lookup_not_resubmitted(
-    simulator, workspace: Workspace
-):
+def test_lost_create_responses_are_found_by_lookup_not_resubmitted(simulator, workspace: Workspace):
     # Every create request is answered by a dropped connection AFTER the run was created.
     sim = simulator(
         {
@@ -99,8 +110,12 @@ def test_a_fifth_of_requests_throttled_or_failing_still_finishes(simulator, work
     sim = simulator(
         {
             "rules": [{"match": {"url": "*"}, "duration": 0.1}],
-            "faults": {"rate_limit": 0.2, "server_error": 0.2, "retry_after": 0.05,
-                       "retry_after_rate": 0.5},
+            "faults": {
+                "rate_limit": 0.2,
+                "server_error": 0.2,
+                "retry_after": 0.05,
+                "retry_after_rate": 0.5,
+            },
         }
     )
     spec = workspace.spec([_task(f"t{i}", f"p/{i}") for i in range(12)])
@@ -262,3 +277,27 @@ def test_only_runs_the_matching_tasks_and_a_glob_matching_none_is_an_error(
     result = workspace.apply(spec, sim, "--only", "asia-*")
     assert result.exit_code == 2 and "matches no task" in result.output
     assert sim.stats()["runs_created"] == 2
+
+
+def test_a_request_the_api_refuses_fails_its_task_alone(simulator, workspace: Workspace):
+    sim = simulator(
+        {"rules": [
+            {"match": {"url": "*/gated/*"},
+             "refuse": {"status": 403, "detail": "Engine openai-cua is not enabled for you"}},
+            {"match": {"url": "*/files/*"},
+             "refuse": {"status": 422, "detail": "file_ids: unknown file f_1"}},
+            {"match": {"url": "*"}, "duration": 0.05},
+        ]}
+    )  # fmt: skip
+    spec = workspace.spec([_task("gated", "gated/a"), _task("files", "files/b"), _task("ok", "c")])
+    result = workspace.apply(spec, sim)
+    assert result.exit_code == 1, result.output
+    rows = {row["task"]: row for row in workspace.outputs()}
+    assert rows["ok"]["status"] == "succeeded"
+    assert (rows["gated"]["status"], rows["gated"]["attempts"]) == ("failed", 0)
+    assert (
+        "403" in rows["gated"]["failure_reason"]
+        and "not enabled" in rows["gated"]["failure_reason"]
+    )
+    assert "unknown file f_1" in rows["files"]["failure_reason"]
+    assert sim.stats()["runs_created"] == 1
