@@ -63,18 +63,3 @@ class BatchEvent:
 class EventSink(Protocol):
     def emit(self, event: BatchEvent) -> None: ...
 
-
-class NullSink:
-    def emit(self, event: BatchEvent) -> None:
-        return None
-
-
-class FanOutSink:
-    """Delivers every event to several sinks, in order."""
-
-    def __init__(self, *sinks: EventSink) -> None:
-        self._sinks = sinks
-
-    def emit(self, event: BatchEvent) -> None:
-        for sink in self._sinks:
-            sink.emit(event)

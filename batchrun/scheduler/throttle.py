@@ -38,7 +38,6 @@ class Throttle:
         self._backoff = MIN_BACKOFF_S
         self._last_cut = float("-inf")
         self._quiet_successes = 0
-        self.hits = 0
 
     @property
     def limit(self) -> int:
@@ -46,7 +45,6 @@ class Throttle:
 
     def hit(self, retry_after: float | None) -> None:
         """The API answered 429 or 503: pause new requests and shrink the window."""
-        self.hits += 1
         now = self._clock()
         pause = retry_after if retry_after is not None else self._backoff
         self._paused_until = max(self._paused_until, now + min(pause, MAX_BACKOFF_S))
