@@ -34,7 +34,7 @@ FAULTS = {
 class SoakPlan:
     tasks: int
     concurrency: int
-    kill_window_s: float  # keep killing at random moments for this long
+    kills: int  # SIGKILL `apply` this many times at random moments before letting it finish
     seed: int
     # A task whose url is .../flaky/... fails its first run; .../stubborn/... its first two.
     flaky_every: int = 5
@@ -113,14 +113,18 @@ class SoakRun:
         )  # fmt: skip
 
     def run_until_done(self, *, deadline_s: float) -> int:
-        """Kill at random moments for the kill window, then let a run finish; its exit code."""
+        """Kill `plan.kills` times at random moments, then let a run finish; its exit code.
+
+        The kills are counted, not timed, so a slow machine gets the same soak; the deadline
+        only guards against a batch that never ends.
+        """
         rng = random.Random(self.plan.seed)
         started = time.monotonic()
         while True:
             elapsed = time.monotonic() - started
             assert elapsed < deadline_s, f"the batch was not done after {deadline_s:g}s"
             process = self.start()
-            killing = elapsed < self.plan.kill_window_s
+            killing = self.kills < self.plan.kills
             budget = rng.uniform(0.3, 2.5) if killing else deadline_s - elapsed
             try:
                 output, _ = process.communicate(timeout=budget)

@@ -24,15 +24,16 @@ def soak(simulator, tmp_path: Path, plan: SoakPlan, deadline_s: float) -> SoakRu
     return run
 
 
+@pytest.mark.timeout(300)
 def test_short_soak_every_fault_and_sigkills(simulator, tmp_path: Path) -> None:
-    plan = SoakPlan(tasks=80, concurrency=8, kill_window_s=8.0, seed=7)
-    run = soak(simulator, tmp_path, plan, deadline_s=35.0)
-    assert run.kills >= 3
+    plan = SoakPlan(tasks=60, concurrency=8, kills=5, seed=7)
+    run = soak(simulator, tmp_path, plan, deadline_s=240.0)
+    assert run.kills >= 3  # fewer only if the batch finished between kills
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_full_soak_every_fault_and_sigkills(simulator, tmp_path: Path) -> None:
-    plan = SoakPlan(tasks=400, concurrency=16, kill_window_s=90.0, seed=20261130)
+    plan = SoakPlan(tasks=400, concurrency=16, kills=40, seed=20261130)
     run = soak(simulator, tmp_path, plan, deadline_s=600.0)
     assert run.kills >= 30
