@@ -174,8 +174,29 @@ class StateStore:
             ) from None
         return cls(db, path)
 
+    @classmethod
+    def _migrate(cls, db: Database, path: Path) -> None:
+        """Bring the file's schema up to date; safe with other processes opening it at once.
+
+        `apply`, `status` and a cron job may open the same file in the same instant, one of
+        them creating it. The check is repeated under the write lock (BEGIN IMMEDIATE), so
+        exactly one process migrates and the others see either nothing or the whole schema,
+        never a half-made one.
+        """
+        if not cls._needs_migration(db, path):
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if cls._needs_migration(db, path):
+                MIGRATIONS.apply(db)  # each migration nests as a savepoint
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+
     @staticmethod
-    def _migrate(db: Database, path: Path) -> None:
+    def _needs_migration(db: Database, path: Path) -> bool:
         applied = {migration.name for migration in MIGRATIONS.applied(db)}
         unknown = applied - known_migration_names()
         if unknown:
@@ -185,7 +206,7 @@ class StateStore:
             )
         if db.table_names() and not applied and "batches" not in db.table_names():
             raise LocalIOError(f"{path} is an SQLite file but not a batchrun state database")
-        MIGRATIONS.apply(db)
+        return applied != known_migration_names()
 
     def close(self) -> None:
         self._conn.close()

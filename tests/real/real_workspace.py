@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from real_backends import Backend
 
+from batchrun.state import open_store
+
 DEFAULT_TOP: dict[str, Any] = {
     "concurrency": 2,  # one Chromium per run; the machine has 2 cores
     "retry": {"attempts": 1},
@@ -100,30 +102,29 @@ class RealWorkspace:
             check=False,
         )
 
-    def status(self, spec: Path) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, "-m", "batchrun", "status", str(spec), "--json"],
-            env=self._env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+    def wait_for_runs(
+        self, spec_name: str, tasks: list[str], process: subprocess.Popen[str]
+    ) -> dict[str, str]:
+        """The run id of each of `tasks` once the state shows the server accepted them all.
 
-    def wait_for_run(self, spec: Path, task: str, process: subprocess.Popen[str]) -> str:
-        """The run id of `task` once the state shows the server accepted its submission."""
+        The state file is read in-process: a `batchrun status` subprocess per probe is slow
+        enough on a loaded machine for a short run to end before the caller acts on it.
+        """
 
-        def accepted() -> str | None:
+        def accepted() -> dict[str, str] | None:
             if not self.state.exists():
                 return None
-            for row in self.status(spec)["tasks"]:
-                if row["task"] == task and row["run_id"] and row["last_status"]:
-                    return str(row["run_id"])
-            return None
+            store = open_store(self.state)
+            try:
+                batch = store.find_batch(spec_name)
+                records = list(store.task_records(batch.id)) if batch is not None else []
+            finally:
+                store.close()
+            run_ids = {r.task_id: r.run_id for r in records if r.run_id and r.last_status}
+            return run_ids if set(tasks) <= set(run_ids) else None
 
-        return wait_until(accepted, self.backend.run_timeout_s, f"a run of {task}", process)
+        found = wait_until(accepted, self.backend.run_timeout_s, f"runs of {tasks}", process)
+        return {task: found[task] for task in tasks}
 
     def run_dir(self, spec_name: str) -> Path:
         [run_dir] = (self.results / spec_name).iterdir()

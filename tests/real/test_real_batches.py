@@ -138,7 +138,7 @@ def test_slow_task_is_canceled_by_batchrun_cancel(workspace: RealWorkspace) -> N
         ],
     )
     apply = workspace.apply_process(spec)
-    run_id = workspace.wait_for_run(spec, task, apply)
+    run_id = workspace.wait_for_runs("cancel", [task], apply)[task]
     canceled = workspace.batchrun("cancel", spec)
     assert canceled.returncode == 0, canceled.stdout + canceled.stderr
     assert "canceled 1 run(s) in flight" in canceled.stdout
@@ -193,7 +193,7 @@ def test_apply_killed_mid_run_resumes_without_a_second_run(workspace: RealWorksp
         ],
     )
     first = workspace.apply_process(spec)
-    run_ids = {task: workspace.wait_for_run(spec, task, first) for task in (v1_task, v2_task)}
+    run_ids = workspace.wait_for_runs("resume", [v1_task, v2_task], first)
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=30)
     again = workspace.apply(spec)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -255,3 +256,45 @@ def test_a_state_file_from_the_first_schema_is_migrated_with_its_usage(tmp_path:
     store = open_store(path)
     usage = store.usage(1)
     assert (usage.runs, usage.steps) == (2, 17)  # finished: its 7 steps; in flight: 10 reserved
+
+
+_OPEN_AT_ONCE = """
+import sys, time
+from batchrun.state import open_store
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+store = open_store(sys.argv[1])
+print(store.find_batch("prices"))
+store.close()
+"""
+
+
+@pytest.mark.parametrize("old_schema", [False, True], ids=["new-file", "needs-migrating"])
+def test_processes_opening_one_state_file_at_once_all_succeed(
+    tmp_path: Path, old_schema: bool
+) -> None:
+    """`apply`, `status` and cron may open (and create, or migrate) the same file together."""
+    from sqlite_utils import Database
+
+    from batchrun.state.schema import MIGRATIONS
+
+    path = tmp_path / "state.db"
+    if old_schema:
+        old = Database(path)
+        MIGRATIONS.apply(old, stop_before="m002_batch_usage_counters")
+        old.close()
+    start = f"{time.time() + 1.5:.3f}"  # after every interpreter has started
+    openers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_AT_ONCE, str(path), start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    for opener in openers:
+        out, err = opener.communicate(timeout=60)
+        assert (opener.returncode, out.strip()) == (0, "None"), err
+    applied = [migration.name for migration in MIGRATIONS.applied(Database(path))]
+    assert applied == [migration.name for migration in MIGRATIONS.pending(Database(":memory:"))]
