@@ -33,6 +33,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The demo batch includes a task the agent gives up on (exit code 1 by design): that is a
 # successful demo, so only other exit codes fail `make demo`.

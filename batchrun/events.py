@@ -62,4 +62,3 @@ class BatchEvent:
 
 class EventSink(Protocol):
     def emit(self, event: BatchEvent) -> None: ...
-

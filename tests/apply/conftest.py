@@ -54,8 +54,16 @@ class Workspace:
         """`batchrun apply` in this process (CliRunner), against the simulator."""
         return CliRunner().invoke(
             cli,
-            ["apply", str(spec), "--api-url", simulator.base_url, "--log-format", "plain",
-             "--no-report", *args],
+            [
+                "apply",
+                str(spec),
+                "--api-url",
+                simulator.base_url,
+                "--log-format",
+                "plain",
+                "--no-report",
+                *args,
+            ],
             env=self.env(simulator),
             catch_exceptions=False,
         )
@@ -63,8 +71,19 @@ class Workspace:
     def apply_process(self, spec: Path, simulator: Any, *args: str) -> subprocess.Popen[str]:
         """`batchrun apply` as a real process (to be killed, interrupted, raced)."""
         return subprocess.Popen(
-            [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url",
-             simulator.base_url, "--log-format", "plain", "--no-report", *args],
+            [
+                sys.executable,
+                "-m",
+                "batchrun",
+                "apply",
+                str(spec),
+                "--api-url",
+                simulator.base_url,
+                "--log-format",
+                "plain",
+                "--no-report",
+                *args,
+            ],
             env={**os.environ, **self.env(simulator)},
             cwd=self.root,
             stdout=subprocess.PIPE,
@@ -79,7 +98,8 @@ class Workspace:
 
     def status(self, spec: Path) -> dict[str, Any]:
         result = CliRunner().invoke(
-            cli, ["status", str(spec), "--state", str(self.state), "--json"],
+            cli,
+            ["status", str(spec), "--state", str(self.state), "--json"],
             catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output

@@ -18,8 +18,12 @@ def test_sigkill_at_random_moments_then_resume_never_pays_twice(simulator, works
     sim = simulator(
         {
             "rules": [
-                {"match": {"url": "*/flaky/*"}, "outcomes": ["failed", "completed"],
-                 "duration": 0.4, "failure_reason": "Page did not load"},
+                {
+                    "match": {"url": "*/flaky/*"},
+                    "outcomes": ["failed", "completed"],
+                    "duration": 0.4,
+                    "failure_reason": "Page did not load",
+                },
                 {"match": {"url": "*"}, "duration": 0.3},
             ],
             # some create answers are lost too, before or after the run exists
@@ -27,8 +31,11 @@ def test_sigkill_at_random_moments_then_resume_never_pays_twice(simulator, works
         }
     )
     tasks = [
-        {"id": f"t{i:02d}", "prompt": f"Price of item {i}",
-         "url": f"{SITE}/{'flaky' if i % 3 == 0 else 'item'}/{i}"}
+        {
+            "id": f"t{i:02d}",
+            "prompt": f"Price of item {i}",
+            "url": f"{SITE}/{'flaky' if i % 3 == 0 else 'item'}/{i}",
+        }
         for i in range(36)
     ]
     spec = workspace.spec(tasks, concurrency=4)
@@ -77,7 +84,10 @@ def test_an_attempt_left_unanswered_by_a_crash_is_submitted_exactly_once(
 
     store.start_round(batch.id, load_spec(spec).tasks)
     store.begin_attempt(
-        batch.id, "t1", attempt_key="br-neversent0001", kind="task",
+        batch.id,
+        "t1",
+        attempt_key="br-neversent0001",
+        kind="task",
         request={"prompt": "Price", "url": f"{SITE}/item/1", "engine": "skyvern-2.0"},
         reserved_steps=10,
     )
@@ -127,8 +137,7 @@ def test_a_run_found_after_a_crash_counts_once_toward_the_retry_limit(
     import httpx
 
     sim = simulator(
-        {"rules": [{"match": {"url": "*"}, "outcomes": ["failed", "completed"],
-                    "duration": 0.05}]}
+        {"rules": [{"match": {"url": "*"}, "outcomes": ["failed", "completed"], "duration": 0.05}]}
     )
     task = {"id": "t1", "prompt": "Price", "url": f"{SITE}/item/1", "engine": "skyvern-1.0"}
     spec = workspace.spec([task], retry={"attempts": 2, "backoff": {"initial": 0.01}})

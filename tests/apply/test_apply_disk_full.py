@@ -22,17 +22,36 @@ def _small_files_only() -> None:
 def test_disk_full_is_one_line_and_exit_6_then_a_rerun_finishes(simulator, workspace: Workspace):
     sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
     tasks = [
-        {"id": f"t{i:02d}", "prompt": f"Describe item {i} " + "in detail " * 40,
-         "url": f"https://shop.example/{i}"}
+        {
+            "id": f"t{i:02d}",
+            "prompt": f"Describe item {i} " + "in detail " * 40,
+            "url": f"https://shop.example/{i}",
+        }
         for i in range(60)
     ]
     spec = workspace.spec(tasks, concurrency=6)
     env = {**os.environ, **workspace.env(sim)}
-    command = [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url,
-               "--log-format", "plain", "--run", "r1"]
+    command = [
+        sys.executable,
+        "-m",
+        "batchrun",
+        "apply",
+        str(spec),
+        "--api-url",
+        sim.base_url,
+        "--log-format",
+        "plain",
+        "--run",
+        "r1",
+    ]
 
     full = subprocess.run(
-        command, env=env, cwd=workspace.root, capture_output=True, text=True, timeout=120,
+        command,
+        env=env,
+        cwd=workspace.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
         preexec_fn=_small_files_only,
     )
     assert full.returncode == 6, (full.stdout[-2000:], full.stderr)

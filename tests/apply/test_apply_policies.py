@@ -24,8 +24,15 @@ def _attempt_requests(workspace: Workspace, task_id: str) -> list[dict]:
 
 def test_escalation_overrides_apply_from_their_attempt_on(simulator, workspace: Workspace):
     sim = simulator(
-        {"rules": [{"match": {"url": "*"}, "outcomes": ["failed", "failed", "completed"],
-                    "duration": 0.05}]}
+        {
+            "rules": [
+                {
+                    "match": {"url": "*"},
+                    "outcomes": ["failed", "failed", "completed"],
+                    "duration": 0.05,
+                }
+            ]
+        }
     )
     spec = workspace.spec(
         [{"id": "t", "prompt": "Price", "url": "https://shop.example/x", "max_steps": 10}],
@@ -47,11 +54,15 @@ def test_invalid_output_is_retried_when_the_policy_says_so(simulator, workspace:
     sim = simulator(
         {"rules": [{"match": {"url": "*"}, "duration": 0.05, "output": {"price": "n/a"}}]}
     )
-    task = {"id": "t", "prompt": "Price", "url": "https://shop.example/x",
-            "data_extraction_schema": SCHEMA}
+    task = {
+        "id": "t",
+        "prompt": "Price",
+        "url": "https://shop.example/x",
+        "data_extraction_schema": SCHEMA,
+    }
     spec = workspace.spec(
-        [task], retry={"attempts": 2, "on": ["failed", "invalid_output"],
-                       "backoff": {"initial": 0.01}},
+        [task],
+        retry={"attempts": 2, "on": ["failed", "invalid_output"], "backoff": {"initial": 0.01}},
     )
     assert workspace.apply(spec, sim).exit_code == 1
     [line] = workspace.outputs()
@@ -64,8 +75,12 @@ def test_invalid_output_is_kept_and_flagged_by_default(simulator, workspace: Wor
     sim = simulator(
         {"rules": [{"match": {"url": "*"}, "duration": 0.05, "output": {"price": "n/a"}}]}
     )
-    task = {"id": "t", "prompt": "Price", "url": "https://shop.example/x",
-            "data_extraction_schema": SCHEMA}
+    task = {
+        "id": "t",
+        "prompt": "Price",
+        "url": "https://shop.example/x",
+        "data_extraction_schema": SCHEMA,
+    }
     assert workspace.apply(workspace.spec([task]), sim).exit_code == 0
     [line] = workspace.outputs()
     assert line["status"] == "succeeded" and line["output_verdict"] == "invalid"
@@ -102,8 +117,11 @@ def test_artifacts_that_appear_after_the_run_ends_are_still_exported(
     # As on a real server: the final screenshot is listed a moment after the run reads
     # final, and the recording's content answers 404 until it is finalised.
     sim = simulator(
-        {"rules": [{"match": {"url": "*"}, "duration": 0.1}],
-         "final_screenshot_lag": 0.6, "recording_ready_lag": 1.5}
+        {
+            "rules": [{"match": {"url": "*"}, "duration": 0.1}],
+            "final_screenshot_lag": 0.6,
+            "recording_ready_lag": 1.5,
+        }
     )
     spec = workspace.spec(
         [{"id": "t", "prompt": "Price", "url": "https://shop.example/x", "engine": "skyvern-1.0"}],

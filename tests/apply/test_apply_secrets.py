@@ -23,19 +23,29 @@ def test_no_log_state_or_result_file_holds_a_secret(simulator, workspace: Worksp
         {
             "rules": [
                 {"match": {"url": "*/fail/*"}, "outcomes": ["failed"], "duration": 0.05},
-                {"match": {"url": "*"}, "duration": 0.05,
-                 "files": [{"name": "statement.pdf", "size": 2048}]},
+                {
+                    "match": {"url": "*"},
+                    "duration": 0.05,
+                    "files": [{"name": "statement.pdf", "size": 2048}],
+                },
             ],
         },
         api_key=API_KEY,
     )
     spec = workspace.spec(
         [
-            {"id": "login", "url": "https://bank.example/login",
-             "prompt": "Log in with password ${BANK_PASSWORD} and download the statement",
-             "extra_http_headers": {"Authorization": "Bearer ${BANK_PASSWORD}"}},
-            {"id": "broken", "url": "https://bank.example/fail/x", "prompt": "Use ${BANK_PASSWORD}",
-             "webhook_url": "https://hooks.example/${BANK_PASSWORD}"},
+            {
+                "id": "login",
+                "url": "https://bank.example/login",
+                "prompt": "Log in with password ${BANK_PASSWORD} and download the statement",
+                "extra_http_headers": {"Authorization": "Bearer ${BANK_PASSWORD}"},
+            },
+            {
+                "id": "broken",
+                "url": "https://bank.example/fail/x",
+                "prompt": "Use ${BANK_PASSWORD}",
+                "webhook_url": "https://hooks.example/${BANK_PASSWORD}",
+            },
         ],
         retry={"attempts": 2, "backoff": {"initial": 0.01}},
         export={"screenshots": True},
@@ -44,15 +54,33 @@ def test_no_log_state_or_result_file_holds_a_secret(simulator, workspace: Worksp
     logs = {}
     for fmt in ("plain", "json"):
         proc = subprocess.run(
-            [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url,
-             "--log-format", fmt, "--new"],
-            env=env, cwd=workspace.root, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "batchrun",
+                "apply",
+                str(spec),
+                "--api-url",
+                sim.base_url,
+                "--log-format",
+                fmt,
+                "--new",
+            ],
+            env=env,
+            cwd=workspace.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 1, proc.stderr  # `broken` fails by design
         logs[fmt] = proc.stdout + proc.stderr
     status = subprocess.run(
         [sys.executable, "-m", "batchrun", "status", str(spec), "--json"],
-        env=env, cwd=workspace.root, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=workspace.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     logs["status"] = status.stdout + status.stderr
 

@@ -21,8 +21,17 @@ def _tasks() -> list[dict[str, str]]:
 
 
 def _command(workspace: Workspace, spec, sim, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url,
-            "--no-report", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "batchrun",
+        "apply",
+        str(spec),
+        "--api-url",
+        sim.base_url,
+        "--no-report",
+        *extra,
+    ]
 
 
 def test_apply_on_a_terminal_draws_a_progress_bar(simulator, workspace: Workspace):
@@ -45,8 +54,12 @@ def test_apply_in_a_pipe_writes_one_plain_line_per_event(simulator, workspace: W
     sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.1}]})
     spec = workspace.spec(_tasks(), concurrency=2)
     proc = subprocess.run(
-        _command(workspace, spec, sim), capture_output=True, text=True, timeout=60,
-        env={**os.environ, **workspace.env(sim)}, cwd=workspace.root,
+        _command(workspace, spec, sim),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **workspace.env(sim)},
+        cwd=workspace.root,
     )
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout and "━" not in proc.stdout

@@ -15,8 +15,12 @@ SITE = "https://shop.example"
 
 def test_plan_after_a_batch_shows_what_the_next_apply_would_do(simulator, workspace: Workspace):
     sim = simulator(
-        {"rules": [{"match": {"url": "*/blocked/*"}, "outcomes": ["terminated"], "duration": 0.05},
-                   {"match": {"url": "*"}, "duration": 0.05}]}
+        {
+            "rules": [
+                {"match": {"url": "*/blocked/*"}, "outcomes": ["terminated"], "duration": 0.05},
+                {"match": {"url": "*"}, "duration": 0.05},
+            ]
+        }
     )
     tasks = [
         {"id": "same", "prompt": "Price", "url": f"{SITE}/a"},
@@ -30,7 +34,8 @@ def test_plan_after_a_batch_shows_what_the_next_apply_would_do(simulator, worksp
     requests_before = sim.stats()["requests_total"]
 
     result = CliRunner().invoke(
-        cli, ["plan", str(spec), "--state", str(workspace.state), "--json"],
+        cli,
+        ["plan", str(spec), "--state", str(workspace.state), "--json"],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

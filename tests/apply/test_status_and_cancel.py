@@ -43,13 +43,23 @@ def test_cancel_while_apply_runs_cancels_remote_runs_and_stops_the_batch(
 
 def test_status_lists_unfinished_and_failed_tasks_with_reasons(simulator, workspace: Workspace):
     sim = simulator(
-        {"rules": [{"match": {"url": "*/bad/*"}, "outcomes": ["terminated"], "duration": 0.05,
-                    "failure_reason": "Login wall"},
-                   {"match": {"url": "*"}, "duration": 0.05}]}
+        {
+            "rules": [
+                {
+                    "match": {"url": "*/bad/*"},
+                    "outcomes": ["terminated"],
+                    "duration": 0.05,
+                    "failure_reason": "Login wall",
+                },
+                {"match": {"url": "*"}, "duration": 0.05},
+            ]
+        }
     )
     spec = workspace.spec(
-        [{"id": "good", "prompt": "Price", "url": f"{SITE}/ok"},
-         {"id": "bad", "prompt": "Price", "url": f"{SITE}/bad/x"}]
+        [
+            {"id": "good", "prompt": "Price", "url": f"{SITE}/ok"},
+            {"id": "bad", "prompt": "Price", "url": f"{SITE}/bad/x"},
+        ]
     )
     assert workspace.apply(spec, sim).exit_code == 1
     result = CliRunner().invoke(

@@ -21,13 +21,18 @@ def _task(tmp_path: Path, **retry: object) -> TaskSpec:
     spec = {
         "name": "t",
         "retry": {"attempts": 3, "backoff": {"initial": "10s", "jitter": 0}, **retry},
-        "tasks": [{
-            "id": "a", "prompt": "Price", "url": "https://shop.example/a",
-            "data_extraction_schema": {
-                "type": "object", "properties": {"price": {"type": "number"}},
-                "required": ["price"],
-            },
-        }],
+        "tasks": [
+            {
+                "id": "a",
+                "prompt": "Price",
+                "url": "https://shop.example/a",
+                "data_extraction_schema": {
+                    "type": "object",
+                    "properties": {"price": {"type": "number"}},
+                    "required": ["price"],
+                },
+            }
+        ],
     }
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump(spec))

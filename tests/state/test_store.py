@@ -242,7 +242,9 @@ def test_a_state_file_from_the_first_schema_is_migrated_with_its_usage(tmp_path:
         "VALUES (1, 'prices', 'r1', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')"
     )
     for number, phase, steps, reserved in (
-        (1, "finished", 7, 10), (2, "accepted", None, 10), (3, "not_created", None, 10),
+        (1, "finished", 7, 10),
+        (2, "accepted", None, 10),
+        (3, "not_created", None, 10),
     ):
         old.execute(
             "INSERT INTO attempts (batch_id, task_id, number, attempt_key, phase, kind, "
