@@ -131,9 +131,11 @@ class Scheduler:
     async def run(self) -> ApplyStats:
         tasks = self.selected_tasks()
         self.store.start_round(self.batch.id, tasks)
-        await self._preflight()
         self.exporter.remove_leftovers()
-        to_run = self._plan_jobs(tasks)
+        to_run, to_export = self._plan_jobs(tasks)
+        if to_run or to_export:
+            # A batch already done needs no API: cron re-running it exits 0 even if it is down.
+            await self._preflight()
         self._emit(
             EventKind.BATCH_STARTED,
             f"{len(tasks)} tasks, {to_run} to run, concurrency {self.options.concurrency}",
@@ -171,7 +173,11 @@ class Scheduler:
                 f"cannot reach the API at {self.client.base_url}: {exc}"
             ) from None
 
-    def _plan_jobs(self, tasks: Sequence[TaskSpec]) -> int:
+    def _plan_jobs(self, tasks: Sequence[TaskSpec]) -> tuple[int, int]:
+        """Queue the tasks that still need a run; schedule finished ones not yet exported.
+
+        Returns how many were queued to run and how many to export.
+        """
         rows = self.store.scheduling_rows(self.batch.id)
         by_id = {task.id: task for task in tasks}
         open_attempts: dict[str, AttemptRecord] = {}
@@ -179,7 +185,7 @@ class Scheduler:
             if attempt.task_id in by_id:
                 open_attempts[attempt.task_id] = attempt
         now = now_utc()
-        count = 0
+        count = exports = 0
         for task in tasks:
             row = rows[task.id]
             self._tries[task.id] = row.tries_this_round
@@ -193,9 +199,10 @@ class Scheduler:
             else:
                 if not row.exported:
                     self.exporter.schedule(task, None)
+                    exports += 1
                 continue
             count += 1
-        return count
+        return count, exports
 
     async def _run_workers(self) -> None:
         async with anyio.create_task_group() as exporters:

@@ -241,6 +241,26 @@ def test_unreachable_api_exits_3(workspace: Workspace):
     assert "cannot reach the API" in result.output
 
 
+def test_a_finished_batch_needs_no_api_but_unfinished_work_does(simulator, workspace: Workspace):
+    """Cron re-running a batch that is already done exits 0 even while the API is down."""
+
+    class Nowhere:
+        api_key = "k"
+        base_url = "http://127.0.0.1:9"  # discard port: nothing listens
+
+    sim = simulator()
+    spec = workspace.spec([_task("a", "p/a"), _task("b", "p/b")])
+    assert workspace.apply(spec, sim).exit_code == 0
+    again = workspace.apply(spec, Nowhere())
+    assert again.exit_code == 0, again.output
+    assert "2 succeeded" in again.output
+    # one more task is work to do: now the API is needed, and its absence is an error
+    spec = workspace.spec([_task("a", "p/a"), _task("b", "p/b"), _task("c", "p/c")])
+    more = workspace.apply(spec, Nowhere())
+    assert more.exit_code == 3
+    assert "cannot reach the API" in more.output
+
+
 def test_an_api_outage_mid_batch_stops_with_exit_3_and_the_batch_resumes(
     simulator, workspace: Workspace
 ):
