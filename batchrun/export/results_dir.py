@@ -16,13 +16,15 @@ any moment. Everything except downloaded files and artifacts is derived from the
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from batchrun.export.atomic import atomic_write_text
+from batchrun.export.atomic import atomic_output, atomic_write_text
 from batchrun.export.exported import ExportedFile
-from batchrun.export.tables import TaskRow, render_csv, render_jsonl, task_row, to_json
+from batchrun.export.tables import TaskRow, note_output_columns, task_row, to_json, write_csv
 
 FILES_DIR = "files"
 ARTIFACTS_DIR = "artifacts"
@@ -65,10 +67,23 @@ class ResultsDir:
         _write_or_remove(directory / "files.json", files or None, durable=False)
 
     def write_tables(self, records: Iterable[TaskRow]) -> None:
-        rows = [task_row(r) for r in sorted(records, key=lambda r: r.position)]
-        self.path.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path / "outputs.jsonl", render_jsonl(rows))
-        atomic_write_text(self.path / "outputs.csv", render_csv(rows))
+        """`outputs.jsonl`, then `outputs.csv` from it: `records` (in spec order) are read
+        once and never held together, so memory stays flat for a batch of any size."""
+        jsonl = self.path / "outputs.jsonl"
+        output_columns: dict[str, None] = {}
+        with atomic_output(jsonl) as handle:
+            for record in records:
+                row = task_row(record)
+                note_output_columns(row, output_columns)
+                handle.write(f"{to_json(row)}\n".encode())
+        with (
+            jsonl.open(encoding="utf-8") as lines,
+            atomic_output(self.path / "outputs.csv") as handle,
+        ):
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+            write_csv(text, (json.loads(line) for line in lines), output_columns)
+            text.flush()
+            text.detach()  # atomic_output syncs and closes the file itself
 
     def write_summary(self, summary: Mapping[str, Any]) -> None:
         _write_json(self.path / SUMMARY_FILE, dict(summary))

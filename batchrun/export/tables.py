@@ -8,11 +8,10 @@ opens as a table in a spreadsheet or `pandas.read_csv`.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from batchrun.export.exported import ExportedFile
 
@@ -87,19 +86,26 @@ def to_json(value: Any, *, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
 
 
-def render_jsonl(rows: Iterable[Mapping[str, Any]]) -> str:
-    return "".join(to_json(row) + "\n" for row in rows)
+def note_output_columns(row: Mapping[str, Any], seen: dict[str, None]) -> None:
+    """Add the CSV columns `row`'s output needs to `seen` (first-seen order, no repeats)."""
+    for key in flatten_row(row):
+        if key == "output" or key.startswith("output."):
+            seen.setdefault(key, None)
 
 
-def render_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    flat_rows = [flatten_row(row) for row in rows]
-    header = _csv_header(flat_rows)
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\r\n", restval="")
+def write_csv(
+    stream: TextIO, rows: Iterable[Mapping[str, Any]], output_columns: Iterable[str]
+) -> None:
+    """The CSV of `rows`; `output_columns` (from `note_output_columns` over every row) sit
+    where `output` stands, so the header is stable for a given set of results."""
+    output_columns = list(output_columns)
+    header: list[str] = []
+    for column in COLUMNS:
+        header.extend(output_columns if column == "output" else [column])
+    writer = csv.DictWriter(stream, fieldnames=header, lineterminator="\r\n", restval="")
     writer.writeheader()
-    for flat in flat_rows:
-        writer.writerow({key: _cell(value) for key, value in flat.items()})
-    return buffer.getvalue()
+    for row in rows:
+        writer.writerow({key: _cell(value) for key, value in flatten_row(row).items()})
 
 
 def flatten_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,20 +126,6 @@ def _flatten_into(flat: dict[str, Any], prefix: str, value: Mapping[str, Any]) -
             _flatten_into(flat, name, item)
         else:
             flat.setdefault(name, item)
-
-
-def _csv_header(flat_rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    # Fixed columns in COLUMNS order, with the output columns (first-seen order over all
-    # rows) where `output` stands, so the header is stable for a given set of results.
-    output_columns: dict[str, None] = {}
-    for flat in flat_rows:
-        for key in flat:
-            if key == "output" or key.startswith("output."):
-                output_columns.setdefault(key, None)
-    header: list[str] = []
-    for column in COLUMNS:
-        header.extend(output_columns if column == "output" else [column])
-    return header
 
 
 def _cell(value: Any) -> str:

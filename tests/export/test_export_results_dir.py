@@ -19,15 +19,14 @@ BROKEN = ExportedFile("", "data.csv", 10, "cd" * 32, False, "checksum mismatch: 
 
 
 def _records(task_record: MakeRecord) -> list[TaskRecord]:
-    return [
-        # Out of order on purpose: the tables follow `position`, not arrival order.
+    return [  # in spec order, as the state reads them
+        task_record("a", 0, output={"price": 3, "tags": ["x", "y"]}, output_verdict="valid"),
         task_record(
             "b",
             1,
             output={"price": 9.5, "seller": {"name": 'Ann, "the" seller', "rating": 4}},
             files=[REPORT.as_dict(), BROKEN],
         ),
-        task_record("a", 0, output={"price": 3, "tags": ["x", "y"]}, output_verdict="valid"),
         task_record(
             "c",
             2,
