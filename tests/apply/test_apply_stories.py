@@ -261,6 +261,16 @@ def test_a_finished_batch_needs_no_api_but_unfinished_work_does(simulator, works
     assert "cannot reach the API" in more.output
 
 
+def test_the_tables_follow_the_spec_order_after_it_is_rearranged(simulator, workspace: Workspace):
+    sim = simulator()
+    tasks = [_task(name, f"p/{name}") for name in ("a", "b", "c")]
+    assert workspace.apply(workspace.spec(tasks), sim).exit_code == 0
+    assert [row["task"] for row in workspace.outputs()] == ["a", "b", "c"]
+    assert workspace.apply(workspace.spec(tasks[::-1]), sim).exit_code == 0
+    assert [row["task"] for row in workspace.outputs()] == ["c", "b", "a"]
+    assert sim.stats()["runs_created"] == 3  # moving a task is not changing it
+
+
 def test_an_api_outage_mid_batch_stops_with_exit_3_and_the_batch_resumes(
     simulator, workspace: Workspace
 ):
