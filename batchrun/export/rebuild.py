@@ -8,7 +8,7 @@ that have not expired.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,21 +56,24 @@ async def rebuild_results(
     """
     report = RebuildReport()
     remove_stale_temp_files(results.path)
-    records: list[TaskRecord] = []
-    for record in store.task_records(batch.id):
-        if task_ids is not None and record.task_id not in task_ids:
-            continue
+
+    def selected() -> Iterator[TaskRecord]:
+        # Read afresh each time, one record at a time: a 100,000-task batch is never in memory.
+        for record in store.task_records(batch.id):
+            if task_ids is None or record.task_id in task_ids:
+                yield record
+
+    for record in selected():
         if record.state in FINAL_TASK_STATES:
             record = await _restore_files(
                 store, batch, results, record, client, artifact_types, max_file_size, report
             )
             results.write_task(record)
             report.tasks += 1
-        records.append(record)
-    results.write_tables(records)
+    results.write_tables(selected())
     summary = _saved_summary(store, batch)
     if summary is not None or not (results.path / SUMMARY_FILE).exists():
-        results.write_summary(summary or _derived_summary(store, batch, records, results.path))
+        results.write_summary(summary or _derived_summary(store, batch, selected(), results.path))
     return report
 
 
@@ -154,12 +157,12 @@ def _needs_fetch(record: TaskRecord, batch_dir: Path) -> bool:
 
 def _saved_summary(store: StateStore, batch: BatchRecord) -> dict[str, Any] | None:
     """The summary `apply` recorded with its `batch_finished` event, if it did."""
-    finished = [e for e in store.events(batch.id) if e["kind"] == "batch_finished" and e["data"]]
+    finished = [e for e in store.events(batch.id, kind="batch_finished") if e["data"]]
     return dict(finished[-1]["data"]) if finished else None
 
 
 def _derived_summary(
-    store: StateStore, batch: BatchRecord, records: Sequence[TaskRecord], batch_dir: Path
+    store: StateStore, batch: BatchRecord, records: Iterable[TaskRecord], batch_dir: Path
 ) -> dict[str, Any]:
     """A summary from the state alone, for a directory that lost the one `apply` wrote.
 
@@ -167,28 +170,33 @@ def _derived_summary(
     the wall time is the span from the batch's creation to its last finish.
     """
     counts = dict.fromkeys(TaskState, 0)
-    for record in records:
-        counts[TaskState(record.state)] += 1
+    retries = steps = 0
+    failed_tasks: list[FailedTask] = []
+    for r in records:
+        counts[TaskState(r.state)] += 1
+        retries += max(0, r.attempts - 1)
+        steps += r.total_steps
+        if r.state in (TaskState.FAILED, TaskState.CANCELED):
+            failed_tasks.append(
+                FailedTask(r.task_id, r.failure_reason or r.state, r.run_id, r.attempts)
+            )
+    total = sum(counts.values())
     end = batch.finished_at
     return BatchSummary(
         batch=batch.spec_name,
         run_key=batch.run_key,
-        total=len(records),
+        total=total,
         succeeded=counts[TaskState.SUCCEEDED],
         failed=counts[TaskState.FAILED],
         canceled=counts[TaskState.CANCELED],
-        pending=len(records) - sum(counts[s] for s in FINAL_TASK_STATES),
-        retries=sum(max(0, r.attempts - 1) for r in records),
+        pending=total - sum(counts[s] for s in FINAL_TASK_STATES),
+        retries=retries,
         runs=store.usage(batch.id).runs,
-        steps=sum(r.total_steps for r in records),
+        steps=steps,
         wall_time_s=round((end - batch.created_at).total_seconds(), 3) if end else 0.0,
         results_dir=batch_dir,
         budget_exhausted=False,
         interrupted=end is None,
-        failed_tasks=[
-            FailedTask(r.task_id, r.failure_reason or r.state, r.run_id, r.attempts)
-            for r in records
-            if r.state in (TaskState.FAILED, TaskState.CANCELED)
-        ],
+        failed_tasks=failed_tasks,
         spec_path=Path(batch.spec_path) if batch.spec_path else None,
     ).as_dict()

@@ -743,15 +743,18 @@ class StateStore:
             )
             self._pending_events.clear()
 
-    def events(self, batch_id: int, *, task_id: str | None = None) -> list[dict[str, Any]]:
+    def events(
+        self, batch_id: int, *, task_id: str | None = None, kind: str | None = None
+    ) -> list[dict[str, Any]]:
         query = (
             "SELECT ts, kind, level, task_id, attempt, run_id, status, message, data_json "
             "FROM events WHERE batch_id = ?"
         )
         args: list[Any] = [batch_id]
-        if task_id is not None:
-            query += " AND task_id = ?"
-            args.append(task_id)
+        for column, value in (("task_id", task_id), ("kind", kind)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                args.append(value)
         rows = self._conn.execute(query + " ORDER BY id", args).fetchall()
         keys = ("ts", "kind", "level", "task", "attempt", "run_id", "status", "message", "data")
         return [dict(zip(keys, (*row[:8], _loads(row[8])), strict=True)) for row in rows]

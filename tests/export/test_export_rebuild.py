@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,6 +113,12 @@ def test_export_after_deleting_the_directory_rebuilds_the_same_content(
         "tasks/with-files/files/data.csv",
         "tasks/refused/output.json",
     } == set(original)
+
+    # No `apply` recorded a summary for this batch: it is derived from the state.
+    summary = json.loads(original["summary.json"])
+    assert (summary["total"], summary["succeeded"], summary["failed"]) == (2, 1, 1)
+    assert summary["steps"] == store.task_record(batch.id, "with-files").total_steps > 0
+    assert [task["task_id"] for task in summary["failed_tasks"]] == ["refused"]
 
     # Nothing missing: nothing fetched, and no API access needed.
     again = _rebuild(None, store, batch, results)
