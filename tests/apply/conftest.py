@@ -68,22 +68,15 @@ class Workspace:
             catch_exceptions=False,
         )
 
+    def apply_argv(self, spec: Path, simulator: Any, *args: str) -> list[str]:
+        """The command line of `batchrun apply SPEC` against `simulator`, then `args`."""
+        command = [sys.executable, "-m", "batchrun", "apply", str(spec)]
+        return [*command, "--api-url", simulator.base_url, *args]
+
     def apply_process(self, spec: Path, simulator: Any, *args: str) -> subprocess.Popen[str]:
         """`batchrun apply` as a real process (to be killed, interrupted, raced)."""
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "batchrun",
-                "apply",
-                str(spec),
-                "--api-url",
-                simulator.base_url,
-                "--log-format",
-                "plain",
-                "--no-report",
-                *args,
-            ],
+            self.apply_argv(spec, simulator, "--log-format", "plain", "--no-report", *args),
             env={**os.environ, **self.env(simulator)},
             cwd=self.root,
             stdout=subprocess.PIPE,

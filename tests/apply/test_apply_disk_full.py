@@ -6,7 +6,6 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 from collections import Counter
 
 from .conftest import Workspace
@@ -31,19 +30,7 @@ def test_disk_full_is_one_line_and_exit_6_then_a_rerun_finishes(simulator, works
     ]
     spec = workspace.spec(tasks, concurrency=6)
     env = {**os.environ, **workspace.env(sim)}
-    command = [
-        sys.executable,
-        "-m",
-        "batchrun",
-        "apply",
-        str(spec),
-        "--api-url",
-        sim.base_url,
-        "--log-format",
-        "plain",
-        "--run",
-        "r1",
-    ]
+    command = workspace.apply_argv(spec, sim, "--log-format", "plain", "--run", "r1")
 
     full = subprocess.run(
         command,

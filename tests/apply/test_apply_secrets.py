@@ -54,18 +54,7 @@ def test_no_log_state_or_result_file_holds_a_secret(simulator, workspace: Worksp
     logs = {}
     for fmt in ("plain", "json"):
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "batchrun",
-                "apply",
-                str(spec),
-                "--api-url",
-                sim.base_url,
-                "--log-format",
-                fmt,
-                "--new",
-            ],
+            workspace.apply_argv(spec, sim, "--log-format", fmt, "--new"),
             env=env,
             cwd=workspace.root,
             capture_output=True,

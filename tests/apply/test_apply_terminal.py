@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 
 from pty_capture import run_on_terminal
 
@@ -21,17 +20,7 @@ def _tasks() -> list[dict[str, str]]:
 
 
 def _command(workspace: Workspace, spec, sim, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "batchrun",
-        "apply",
-        str(spec),
-        "--api-url",
-        sim.base_url,
-        "--no-report",
-        *extra,
-    ]
+    return workspace.apply_argv(spec, sim, "--no-report", *extra)
 
 
 def test_apply_on_a_terminal_draws_a_progress_bar(simulator, workspace: Workspace):
