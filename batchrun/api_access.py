@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from batchrun.errors import UsageError
+from batchrun.client import AuthError, SkyvernError, TransportError
+from batchrun.errors import ApiUnavailableError, UsageError
 from batchrun.spec import BatchSpec
 
 
@@ -33,6 +34,21 @@ def resolve_api_access(
     return ApiAccess(base_url=base_url, api_key=api_key)
 
 
-def spec_secrets(spec: BatchSpec) -> set[str]:
-    """Values the spec took from the environment: never to be written in clear text."""
-    return {value for task in spec.tasks for value in task.secrets.values() if value}
+RESUME_HINT = "; run the same command again to resume"
+
+
+def unavailable(
+    error: SkyvernError, base_url: str, *, resumable: bool = False
+) -> ApiUnavailableError:
+    """The user-facing error for an API that refused the key or could not be reached."""
+    hint = RESUME_HINT if resumable else ""
+    if isinstance(error, AuthError):
+        return ApiUnavailableError(
+            f"the API at {base_url} rejected the API key: {error.detail}{hint}"
+        )
+    return ApiUnavailableError(f"cannot reach the Skyvern API at {base_url}: {error}{hint}")
+
+
+def is_fatal(error: SkyvernError) -> bool:
+    """Whether `error` means no further request can succeed (wrong key, no server)."""
+    return isinstance(error, AuthError | TransportError)

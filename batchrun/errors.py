@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     LOCKED = 4  # another `apply` holds the batch
     BUDGET_EXHAUSTED = 5  # the budget ran out with tasks left unstarted
     LOCAL_IO = 6  # the state file or results directory could not be written (disk full, ...)
+    HALTED = 7  # the spec's halt policy stopped the batch (too many failures)
     INTERRUPTED = 130  # SIGINT / SIGTERM: run the same command again to resume
 
 

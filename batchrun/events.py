@@ -16,6 +16,7 @@ Level = Literal["debug", "info", "warning", "error"]
 
 
 class EventKind(StrEnum):
+    BATCH_LOCATED = "batch_located"  # data: state_path, run_key (the first line of apply)
     BATCH_STARTED = "batch_started"  # data: total, to_run, skipped, concurrency, run_key
     TASK_SUBMITTED = "task_submitted"  # a run was created (run_id known)
     RUN_STATUS = "run_status"  # a run's remote status changed (status)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timedelta
-from typing import Any, BinaryIO, Literal, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
 
 from batchrun import __version__
-from batchrun.client import attempt_keys
 from batchrun.client.downloads import DownloadResult, download
 from batchrun.client.errors import (
     AmbiguousSubmitError,
@@ -300,27 +298,4 @@ class SkyvernClient:
         URLs are fetched through GET /v1/artifacts/{artifact_id}/content."""
         return await download(
             self._transport, url, sink, artifact_id=artifact_id, max_bytes=max_bytes
-        )
-
-    # -- reconciliation -------------------------------------------------------------------
-
-    async def find_attempt_run(
-        self,
-        *,
-        kind: Literal["task", "workflow"],
-        body: dict[str, Any],
-        key: str,
-        sent_at: datetime,
-        exclude_run_ids: Collection[str] = (),
-        skew: timedelta = attempt_keys.DEFAULT_SKEW,
-    ) -> RunResponse | None:
-        """The run an ambiguous submit created, or None; `body` as sent (tagged)."""
-        return await attempt_keys.find_attempt_run(
-            self,
-            kind=kind,
-            body=body,
-            key=key,
-            sent_at=sent_at,
-            exclude_run_ids=exclude_run_ids,
-            skew=skew,
         )

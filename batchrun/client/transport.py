@@ -28,6 +28,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
+from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
 
@@ -127,6 +128,7 @@ class ApiTransport:
         self.timeout = timeout
         self.retry = retry
         self._api_key = api_key
+        self._redactor = Redactor([api_key])
         self._on_throttle = on_throttle
         # No key in the client's default headers: it is added per request, per origin.
         self._http = httpx.AsyncClient(
@@ -244,7 +246,8 @@ class ApiTransport:
 
     def _scrubbed(self, error: SkyvernError) -> SkyvernError:
         # A proxy or a misbehaving server could echo the key back; it must not reach a log.
-        if self._api_key and self._api_key in error.detail:
-            error.detail = error.detail.replace(self._api_key, "***")
-            error.args = (error.detail,)
+        masked = self._redactor.text(error.detail)
+        if masked != error.detail:
+            error.detail = masked
+            error.args = (masked,)
         return error

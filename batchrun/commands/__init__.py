@@ -11,6 +11,7 @@ from batchrun.commands.export import export_command
 from batchrun.commands.inspect import inspect_command
 from batchrun.commands.plan import plan_command
 from batchrun.commands.report import report_command
+from batchrun.commands.runs import runs_command
 from batchrun.commands.schema import schema_command
 from batchrun.commands.sim import sim_command
 from batchrun.commands.status import status_command
@@ -23,6 +24,7 @@ COMMANDS: list[click.Command] = [
     plan_command,
     apply_command,
     status_command,
+    runs_command,
     cancel_command,
     export_command,
     report_command,

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import click
 
-from batchrun.api_access import ApiAccess, resolve_api_access, spec_secrets
-from batchrun.apply import apply_batch, resolve_batch
+from batchrun.api_access import ApiAccess, resolve_api_access
 from batchrun.commands.common import (
     DurationType,
     api_url_option,
     load,
+    locate,
     only_option,
-    open_state,
     results_option,
+    retry_options,
+    retry_request,
     run_option,
     spec_argument,
     state_option,
@@ -24,8 +25,8 @@ from batchrun.commands.common import (
 from batchrun.console import LOG_FORMATS, make_event_sink
 from batchrun.errors import UsageError
 from batchrun.inspection import select_tasks
-from batchrun.report import write_report
-from batchrun.scheduler import ApplyOptions
+from batchrun.ops.apply import ApplyOptions, apply
+from batchrun.ops.context import api_key_secrets
 
 
 @click.command("apply")
@@ -33,10 +34,11 @@ from batchrun.scheduler import ApplyOptions
 @run_option
 @click.option("--new", is_flag=True, help="Start a fresh instance of the batch, not resume.")
 @state_option
+@results_option
 @only_option
+@retry_options
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Runs in flight at once.")
 @api_url_option
-@results_option
 @click.option(
     "--cancel-on-interrupt",
     is_flag=True,
@@ -46,7 +48,8 @@ from batchrun.scheduler import ApplyOptions
 @click.option(
     "--sim",
     is_flag=True,
-    help="Run against the built-in Skyvern simulator, started in-process (no account needed).",
+    help="Run against the built-in Skyvern simulator, started in-process (no account needed); "
+    "its runs are kept next to the state, so the same command resumes.",
 )
 @click.option(
     "--scenario",
@@ -74,10 +77,12 @@ def apply_command(
     run_key: str | None,
     new: bool,
     state_path: Path | None,
+    results_root: Path | None,
     only: str | None,
+    retry_failed: bool,
+    retry_statuses: tuple[str, ...],
     concurrency: int | None,
     api_url: str | None,
-    results_root: Path | None,
     cancel_on_interrupt: bool,
     sim: bool,
     scenario: Path | None,
@@ -88,8 +93,9 @@ def apply_command(
 ) -> None:
     """Submit the batch's tasks, poll them to the end, retry by policy, export results.
 
-    Running the same command again resumes an interrupted batch: runs already accepted by
-    the server are re-attached, never submitted twice; succeeded tasks are skipped.
+    Running the same command again resumes the instance: runs already accepted by the
+    server are re-attached, never submitted twice; tasks that ended stay as they ended
+    unless their request changed or --retry-failed / --retry STATUS asks for them.
     """
     if scenario is not None and not sim:
         raise UsageError("--scenario goes with --sim")
@@ -98,48 +104,52 @@ def apply_command(
     if run_key is not None and new:
         raise UsageError("--run and --new exclude each other")
     spec = load(spec_path)
-    selected = frozenset(select_tasks(spec, only)) if only is not None else None
+    location = locate(spec, state_path, results_root)
+    options = ApplyOptions(
+        run_key=run_key,
+        new=new,
+        only=frozenset(select_tasks(spec, only)) if only is not None else None,
+        retry=retry_request(retry_failed, retry_statuses),
+        concurrency=concurrency,
+        cancel_on_interrupt=cancel_on_interrupt,
+        give_up_after_s=give_up_after,
+        report=not no_report,
+    )
     with ExitStack() as stack:
         if sim:
             from batchrun.sim import Scenario, demo_scenario, start_simulator
 
             chosen = Scenario.from_yaml(scenario) if scenario is not None else demo_scenario()
-            simulator = stack.enter_context(start_simulator(chosen))
+            store_path = location.state_path.parent / "sim" / f"{spec.name}.db"
+            simulator = stack.enter_context(start_simulator(chosen, store_path=store_path))
             access = ApiAccess(simulator.base_url, simulator.api_key)
         else:
             access = resolve_api_access(spec, api_url=api_url)
-        secrets = spec_secrets(spec)
-        store = open_state(state_path, spec, create=True)
-        stack.callback(store.close)
-        batch = resolve_batch(store, spec, run_key=run_key, new=new)
         console = stack.enter_context(
             make_event_sink(
                 stream=sys.stdout,
                 log_format=log_format,  # type: ignore[arg-type]
                 quiet=quiet,
-                secrets={access.api_key, *secrets},
+                secrets=api_key_secrets(spec) | {access.api_key},
             )
         )
-        options = ApplyOptions(
-            concurrency=concurrency or spec.concurrency,
-            only=selected,
-            cancel_on_interrupt=cancel_on_interrupt,
-            api_down_after_s=give_up_after,
-        )
-        result = apply_batch(
-            spec,
-            store,
-            batch,
-            access,
-            console,
-            options,
-            results_root=results_root,
-            secrets=secrets,
-        )
-    results_dir = result.summary.results_dir
-    if not no_report and results_dir is not None and (results_dir / "outputs.jsonl").exists():
-        write_report(results_dir)
+        console.hint_args = _hint_args(state_path, results_root, api_url, offline=sim)
+        result = apply(location, access, console, options)
     console.print_summary(result.summary)
-    if result.fatal is not None:
-        click.echo(f"batchrun: error: {result.fatal}", err=True)
+    if result.error is not None:
+        click.echo(f"batchrun: error: {result.error}", err=True)
     sys.exit(int(result.exit_code))
+
+
+def _hint_args(
+    state_path: Path | None, results_root: Path | None, api_url: str | None, *, offline: bool
+) -> list[str]:
+    """The options a printed follow-up command needs to find the same batch."""
+    args: list[str] = []
+    if state_path is not None:
+        args += ["--state", str(state_path)]
+    if api_url is not None:
+        args += ["--api-url", api_url]
+    if offline:
+        args.append("--offline")  # the simulator is gone once apply --sim ends
+    return args

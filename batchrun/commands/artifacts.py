@@ -8,20 +8,17 @@ import anyio
 import click
 
 from batchrun.api_access import ApiAccess, resolve_api_access
-from batchrun.apply import results_dir_for
-from batchrun.artifact_fetch import ArtifactFetchReport, TaskArtifacts, fetch_batch_artifacts
 from batchrun.commands.common import (
     api_url_option,
     batch_options,
-    existing_batch,
-    load,
     only_option,
-    open_state,
+    open_batch,
 )
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.export import ResultsDir
 from batchrun.export.artifacts import requested_artifact_types
 from batchrun.inspection import lookup_client, select_tasks
+from batchrun.ops.artifacts import ArtifactFetchReport, TaskArtifacts, fetch_batch_artifacts
 from batchrun.spec import BatchSpec
 from batchrun.spec.enums import ARTIFACT_TYPES
 from batchrun.state import BatchRecord, StateStore
@@ -66,18 +63,15 @@ def artifacts_command(
     large, archived) or listed; 2 bad usage; 3 the API rejected the key or could not be
     reached.
     """
-    spec = load(spec_path)
-    types = list(artifact_types) or _spec_types(spec)
-    access = resolve_api_access(spec, api_url=api_url)
-    store = open_state(state_path, spec)
-    try:
-        batch = existing_batch(store, spec, run_key)
+    with open_batch(spec_path, state_path, out_dir) as ctx:
+        spec = ctx.spec
+        types = list(artifact_types) or _spec_types(spec)
+        access = resolve_api_access(spec, api_url=api_url)
+        batch = ctx.instance(run_key)
         tasks = select_tasks(spec, only)
-        results = results_dir_for(spec, batch, out_dir)
+        results = ctx.results_for(batch)
         click.echo(f"fetching {', '.join(types)} of {len(tasks)} task(s) into {results.path}")
-        report = anyio.run(_fetch, spec, store, batch, tasks, types, results, access)
-    finally:
-        store.close()
+        report = anyio.run(_fetch, spec, ctx.store, batch, tasks, types, results, access)
     _print_summary(report)
     if not report.ok:
         raise BatchrunError(

@@ -8,8 +8,8 @@ import anyio
 import click
 
 from batchrun.api_access import resolve_api_access
-from batchrun.cancel import cancel_batch
-from batchrun.commands.common import api_url_option, batch_options, existing_batch, load, open_state
+from batchrun.commands.common import api_url_option, batch_options, open_batch
+from batchrun.ops.cancel import cancel
 
 
 @click.command("cancel")
@@ -22,14 +22,11 @@ def cancel_command(
 
     A running `apply` of the same batch sees the cancellation and submits nothing more.
     """
-    spec = load(spec_path)
-    access = resolve_api_access(spec, api_url=api_url)
-    store = open_state(state_path, spec)
-    try:
-        batch = existing_batch(store, spec, run_key)
-        report = anyio.run(cancel_batch, spec, store, batch, access)
-    finally:
-        store.close()
+    with open_batch(spec_path, state_path) as ctx:
+        spec = ctx.spec
+        access = resolve_api_access(spec, api_url=api_url)
+        batch = ctx.instance(run_key)
+        report = anyio.run(cancel, ctx.store, batch, access)
     click.echo(
         f"canceled {len(report.canceled_runs)} run(s) in flight and "
         f"{report.canceled_tasks} unfinished task(s) of batch {spec.name} (run {batch.run_key})"

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from batchrun.api_access import spec_secrets
-from batchrun.errors import UsageError
+from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
+from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.spec import BatchSpec, load_spec
 from batchrun.spec.value_types import parse_duration
-from batchrun.state import BatchRecord, StateStore, default_state_path, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +30,8 @@ state_option = click.option(
     "state_path",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="BATCHRUN_STATE",
-    help="The state file (default .batchrun/state.db; env BATCHRUN_STATE).",
+    help="The state file (default: .batchrun/state.db next to the spec file; env "
+    "BATCHRUN_STATE; relative to the working directory).",
 )
 
 api_url_option = click.option(
@@ -60,38 +59,48 @@ def load(spec_path: Path) -> BatchSpec:
     return load_spec(spec_path)
 
 
-def open_state(state_path: Path | None, spec: BatchSpec, *, create: bool = False) -> StateStore:
-    """The state store, set never to write the spec's secrets (nor the API key) in clear.
-
-    Only `apply` creates a state file; any other command asked about a missing one says so.
-    """
-    path = state_path or default_state_path()
-    if not create and not path.exists():
-        raise UsageError(
-            f"no state file at {path}: batch {spec.name!r} has never been applied here "
-            "(run `batchrun apply` first, or point --state / BATCHRUN_STATE at its state file)"
-        )
-    store = open_store(path)
-    secrets = spec_secrets(spec)
-    if api_key := os.environ.get(spec.api_key_env):
-        secrets.add(api_key)
-    store.redact(secrets)
-    return store
+def locate(
+    spec: BatchSpec, state_path: Path | None, results_root: Path | None = None
+) -> BatchLocation:
+    return BatchLocation.of(spec, state=state_path, results=results_root)
 
 
-def existing_batch(store: StateStore, spec: BatchSpec, run_key: str | None) -> BatchRecord:
-    batch = store.find_batch(spec.name, run_key)
-    if batch is not None:
-        return batch
-    if run_key is None:
-        raise UsageError(
-            f"batch {spec.name!r} has never been applied (state file {store.path}); "
-            f"run `batchrun apply {spec.path}` first"
-        )
-    known = ", ".join(b.run_key for b in store.list_batches(spec.name)) or "none"
-    raise UsageError(
-        f"batch {spec.name!r} has no run {run_key!r} in {store.path} (known runs: {known})"
-    )
+def open_batch(
+    spec_path: Path, state_path: Path | None, results_root: Path | None = None
+) -> BatchContext:
+    """The spec loaded and its existing state opened (a missing state file is an error)."""
+    spec = load(spec_path)
+    return BatchContext.open(locate(spec, state_path, results_root))
+
+
+def retry_options(func: F) -> F:
+    """--retry-failed and --retry STATUS: run ended tasks again (plan shows what apply does)."""
+    func = click.option(
+        "--retry",
+        "retry_statuses",
+        multiple=True,
+        type=click.Choice(FAILURE_END_STATUSES),
+        metavar="STATUS",
+        help="Run again the tasks that ended with STATUS (repeatable): "
+        + ", ".join(FAILURE_END_STATUSES)
+        + ".",
+    )(func)
+    return click.option(
+        "--retry-failed",
+        is_flag=True,
+        help="Run again every task that ended without success, with a fresh allowance of "
+        "attempts (default: an ended task stays as it ended).",
+    )(func)
+
+
+def retry_request(retry_failed: bool, retry_statuses: tuple[str, ...]) -> RetryRequest:
+    return RetryRequest.of(retry_failed=retry_failed, statuses=retry_statuses)
+
+
+def echo_location(location: BatchLocation, run_key: str | None, *, err: bool = False) -> None:
+    """The first line of plan, apply and status: which state file and instance they use."""
+    instance = f"{location.spec.name}/{run_key}" if run_key else f"{location.spec.name} (new)"
+    click.echo(f"state {location.state_path} · instance {instance}", err=err)
 
 
 class DurationType(click.ParamType):

@@ -8,8 +8,8 @@ from pathlib import Path
 import anyio
 import click
 
-from batchrun.api_access import ApiAccess, resolve_api_access, spec_secrets
-from batchrun.commands.common import api_url_option, batch_options, existing_batch, load, open_state
+from batchrun.api_access import ApiAccess, resolve_api_access
+from batchrun.commands.common import api_url_option, batch_options, open_batch
 from batchrun.inspection import (
     TaskInspection,
     add_live_view,
@@ -48,17 +48,13 @@ def inspect_command(
     Exit codes: 0 shown; 2 unknown task, attempt or run; 3 the API rejected the key or
     could not be reached.
     """
-    spec = load(spec_path)
-    store = open_state(state_path, spec)
-    try:
-        batch = existing_batch(store, spec, run_key)
-        inspection = read_inspection(store, batch, spec, task_id, attempt_number)
-    finally:
-        store.close()
+    with open_batch(spec_path, state_path) as ctx:
+        batch = ctx.instance(run_key)
+        inspection = read_inspection(ctx.store, batch, ctx.spec, task_id, attempt_number)
     has_run = inspection.chosen is not None and inspection.chosen.run_id is not None
     if has_run and not offline:
-        access = resolve_api_access(spec, api_url=api_url)
-        secrets = {access.api_key, *spec_secrets(spec)}
+        access = resolve_api_access(ctx.spec, api_url=api_url)
+        secrets = ctx.secrets | {access.api_key}
         inspection = anyio.run(_live, inspection, access, secrets)
     if as_json:
         click.echo(json.dumps(inspection.as_json(), indent=2, ensure_ascii=False, default=str))

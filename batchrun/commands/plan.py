@@ -8,47 +8,90 @@ from typing import Any
 
 import click
 
-from batchrun.commands.validate import echo_spec_error
-from batchrun.errors import ExitCode
-from batchrun.plan import PlannedTask, plan_tasks, summary_counts, summary_line
-from batchrun.spec import BatchSpec, SpecError, load_spec
-from batchrun.state import read_task_views
+from batchrun.commands.common import (
+    echo_location,
+    load,
+    locate,
+    only_option,
+    retry_options,
+    retry_request,
+    run_option,
+    spec_argument,
+    state_option,
+)
+from batchrun.decide import Action
+from batchrun.inspection import select_tasks
+from batchrun.ops.plan import Plan, PlannedTask, field_names, plan
 
 _URL_WIDTH = 48
 _COLUMNS = ("task", "action", "kind", "engine", "url", "attempts")
+# The summary line's wording per action, in the order it is printed.
+_SUMMARY = (
+    (Action.CREATE, "to create"),
+    (Action.SKIP, "unchanged"),
+    (Action.CHANGED, "changed"),
+    (Action.RESUME, "to resume"),
+    (Action.RETRY, "to retry"),
+    (Action.KEEP, "ended (kept)"),
+    (Action.REMOVE, "to remove"),
+)
 
 
 @click.command("plan")
-@click.argument("spec_path", metavar="SPEC")
-@click.option("--run", "run_key", metavar="KEY", help="The batch instance (default: the latest).")
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="BATCHRUN_STATE",
-    help="The state file (default .batchrun/state.db; env BATCHRUN_STATE).",
-)
+@spec_argument
+@run_option
+@state_option
+@only_option
+@retry_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.pass_context
 def plan_command(
-    ctx: click.Context, spec_path: str, run_key: str | None, state_path: Path | None, as_json: bool
+    spec_path: Path,
+    run_key: str | None,
+    state_path: Path | None,
+    only: str | None,
+    retry_failed: bool,
+    retry_statuses: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """Show what `apply` would do: create, skip, changed, resume or retry, per task."""
-    try:
-        spec = load_spec(spec_path)
-    except SpecError as exc:
-        echo_spec_error(exc)
-        ctx.exit(int(ExitCode.USAGE))
-    planned = plan_tasks(spec.tasks, read_task_views(state_path, spec.name, run_key))
+    """Show what `apply` would do with each task: create, skip, changed, resume, retry, keep
+    (ended, stays so) or remove (no longer in the spec). Reads the state; no network."""
+    spec = load(spec_path)
+    selected = frozenset(select_tasks(spec, only)) if only is not None else None
+    result = plan(
+        locate(spec, state_path),
+        run_key=run_key,
+        retry=retry_request(retry_failed, retry_statuses),
+        only=selected,
+    )
     if as_json:
-        click.echo(json.dumps(_plan_document(spec, spec_path, planned), indent=2))
+        click.echo(json.dumps(_document(result), indent=2))
         return
-    click.echo(_table([_row(item) for item in planned]))
-    click.echo(summary_line(summary_counts(planned)))
+    echo_location(result.location, result.run_key)
+    click.echo(_table([_row(item) for item in result.tasks]))
+    click.echo(summary_line(result))
+
+
+def summary_line(result: Plan) -> str:
+    """`7 to create, 2 unchanged, 1 changed, 0 to resume, 0 to retry` (+ kept, removed)."""
+    counts = result.counts()
+    parts = [
+        f"{counts[action]} {words}"
+        for action, words in _SUMMARY
+        if counts[action] or action not in (Action.KEEP, Action.REMOVE)
+    ]
+    return ", ".join(parts)
 
 
 def _row(item: PlannedTask) -> dict[str, str]:
     task = item.task
+    attempts = str(item.stored.attempts if item.stored else 0)
+    action = str(item.action)
+    if item.changed_fields:
+        action += f" ({', '.join(field_names(item.changed_fields))})"
+    if task is None:
+        return {"task": item.task_id, "action": action, "kind": "-", "engine": "-", "url": "-"} | {
+            "attempts": attempts
+        }
     target = task.request_for_attempt(1, redacted=True).body
     url = target.get("url") or (
         f"workflow {target['workflow_id']}" if task.kind == "workflow" else "-"
@@ -57,11 +100,11 @@ def _row(item: PlannedTask) -> dict[str, str]:
         url = url[: _URL_WIDTH - 1] + "…"
     return {
         "task": task.id,
-        "action": str(item.action),
+        "action": action,
         "kind": task.kind,
         "engine": task.engine or "-",
         "url": url,
-        "attempts": str(item.stored.attempts if item.stored else 0),
+        "attempts": attempts,
     }
 
 
@@ -78,27 +121,34 @@ def _table(rows: list[dict[str, str]]) -> str:
     )
 
 
-def _plan_document(spec: BatchSpec, spec_path: str, planned: list[PlannedTask]) -> dict[str, Any]:
-    counts = summary_counts(planned)
+def _document(result: Plan) -> dict[str, Any]:
+    spec = result.location.spec
+    tasks = []
+    for item in result.tasks:
+        task, stored = item.task, item.stored
+        body = task.request_for_attempt(1, redacted=True).body if task is not None else {}
+        tasks.append(
+            {
+                "task": item.task_id,
+                "action": str(item.action),
+                "changed_fields": list(item.changed_fields),
+                "kind": task.kind if task is not None else None,
+                "engine": task.engine if task is not None else None,
+                "url": body.get("url"),
+                "workflow_id": body.get("workflow_id"),
+                "attempts": stored.attempts if stored else 0,
+                "state": stored.state if stored else None,
+                "end_status": stored.end_status if stored else None,
+                "content_hash": task.content_hash if task is not None else None,
+                "stored_hash": stored.content_hash if stored else None,
+            }
+        )
     return {
         "batch": spec.name,
-        "spec": spec_path,
-        "tasks": [
-            {
-                "task": item.task.id,
-                "action": str(item.action),
-                "kind": item.task.kind,
-                "engine": item.task.engine,
-                "url": item.task.request_for_attempt(1, redacted=True).body.get("url"),
-                "workflow_id": item.task.request_for_attempt(1).body.get("workflow_id"),
-                "attempts": item.stored.attempts if item.stored else 0,
-                "content_hash": item.task.content_hash,
-                "stored_hash": item.stored.content_hash if item.stored else None,
-                "run_id": item.stored.run_id if item.stored else None,
-                "last_status": item.stored.last_status if item.stored else None,
-            }
-            for item in planned
-        ],
-        "summary": {str(action): count for action, count in counts.items()},
-        "summary_line": summary_line(counts),
+        "spec": str(spec.path),
+        "state_path": str(result.location.state_path),
+        "run_key": result.run_key,
+        "tasks": tasks,
+        "summary": {str(action): count for action, count in result.counts().items()},
+        "summary_line": summary_line(result),
     }

@@ -7,19 +7,16 @@ from pathlib import Path
 import click
 
 from batchrun.commands.common import (
-    existing_batch,
     load,
-    open_state,
+    locate,
     results_option,
     run_option,
     spec_argument,
     state_option,
 )
 from batchrun.errors import UsageError
-from batchrun.export import ResultsDir
+from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.report import write_report
-from batchrun.spec import BatchSpec
-from batchrun.state import default_state_path
 
 
 @click.command("report")
@@ -36,10 +33,10 @@ def report_command(
     with its output, failure and screenshots) that opens offline: mail it as it is.
     """
     spec = load(spec_path)
-    root = results_root or spec.results_dir
-    key = run_key or _latest_run_key(spec, root, state_path)
+    location = locate(spec, state_path, results_root)
+    key = run_key or _latest_run_key(location)
     try:
-        results = ResultsDir(root, spec.name, key)
+        results = location.results_for(key)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not results.path.is_dir():
@@ -47,17 +44,16 @@ def report_command(
     click.echo(str(write_report(results.path)))
 
 
-def _latest_run_key(spec: BatchSpec, root: Path, state_path: Path | None) -> str:
-    """The state's latest run of this spec; without a state file (results copied to another
-    machine), the most recently written run directory."""
-    if (state_path or default_state_path()).exists():
-        store = open_state(state_path, spec)
-        try:
-            return existing_batch(store, spec, None).run_key
-        finally:
-            store.close()
-    base = root / spec.name
-    runs = [d for d in base.iterdir() if d.is_dir()] if base.is_dir() else []
+def _latest_run_key(location: BatchLocation) -> str:
+    """The state's latest instance of this spec; without a state file (results copied to
+    another machine), the most recently written run directory."""
+    spec = location.spec
+    if location.state_path.exists():
+        with BatchContext.open(location) as ctx:
+            return ctx.instance(None).run_key
+    base = location.results_root / spec.name
+    found = base.iterdir() if base.is_dir() else iter(())
+    runs = [d for d in found if d.is_dir() and not d.name.startswith(".")]
     if not runs:
         raise UsageError(f"no results under {base}: run `batchrun apply {spec.path}` first")
     return max(runs, key=lambda d: d.stat().st_mtime).name

@@ -1,78 +1,95 @@
-"""`batchrun status`: where a batch stands, from the state file alone."""
+"""`batchrun status`: where a batch instance stands, from the state file alone."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from batchrun.commands.common import batch_options, existing_batch, load, open_state
-from batchrun.state import TaskRecord, TaskState
-
-_ORDER = ("succeeded", "running", "submitting", "retry_wait", "pending", "failed", "canceled")
+from batchrun.commands.common import batch_options, echo_location, open_batch
+from batchrun.ops.status import ATTENTION_ORDER, DEFAULT_PER_STATE, Status, status
+from batchrun.state import TaskRecord
+from batchrun.summary import format_duration
 
 
 @click.command("status")
 @batch_options
+@click.option("--all", "show_all", is_flag=True, help="List every task that needs attention.")
+@click.option(
+    "--task-state",
+    "only_state",
+    type=click.Choice(ATTENTION_ORDER),
+    help="List only the tasks in this state (flagged: succeeded with an empty or invalid output).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status_command(
-    spec_path: Path, run_key: str | None, state_path: Path | None, as_json: bool
+    spec_path: Path,
+    run_key: str | None,
+    state_path: Path | None,
+    show_all: bool,
+    only_state: str | None,
+    as_json: bool,
 ) -> None:
-    """Counts by state, and one line per task that is unfinished, failed or flagged."""
-    spec = load(spec_path)
-    store = open_state(state_path, spec)
-    try:
-        batch = existing_batch(store, spec, run_key)
-        wanted = {task.id for task in spec.tasks}
-        records = [r for r in store.task_records(batch.id) if r.task_id in wanted]
-        usage = store.usage(batch.id)
-    finally:
-        store.close()
-    counts = {state: 0 for state in _ORDER}
-    for record in records:
-        counts[record.state] = counts.get(record.state, 0) + 1
-    # Tasks of the spec no `apply` has stored yet (added since, or left out by --only).
-    counts["pending"] += len(wanted) - len(records)
-    notable = [r for r in records if _is_notable(r)]
+    """Counts by state first, then up to 20 tasks of each state that needs attention
+    (failed, canceled, unfinished, flagged outputs); --all lists them all."""
+    with open_batch(spec_path, state_path) as ctx:
+        batch = ctx.instance(run_key)
+        result = status(
+            ctx, batch, per_state=None if show_all else DEFAULT_PER_STATE, only_state=only_state
+        )
+        location = ctx.location
     if as_json:
-        document = {
-            "batch": spec.name,
-            "run_key": batch.run_key,
-            "finished": batch.finished_at is not None,
-            "counts": counts,
-            "runs": usage.runs,
-            "steps": sum(r.total_steps for r in records),
-            "tasks": [_task_json(r) for r in notable],
-        }
-        click.echo(json.dumps(document, indent=2))
+        click.echo(json.dumps(_document(result, str(location.state_path)), indent=2))
         return
-    click.echo(f"batch {spec.name}, run {batch.run_key}: {len(wanted)} tasks, {usage.runs} runs")
-    click.echo("  " + ", ".join(f"{n} {state}" for state, n in counts.items() if n))
-    if notable:
+    echo_location(location, batch.run_key)
+    summary = result.summary
+    click.echo(summary.headline())
+    click.echo("  " + ", ".join(f"{n} {state}" for state, n in summary.counts.items() if n))
+    click.echo(
+        f"  runs {summary.runs} · retries {summary.retries} · steps {summary.steps}"
+        f" · wall time {format_duration(summary.wall_time_s)}"
+        + (" · finished" if summary.finished else "")
+    )
+    if summary.stopped:
+        click.echo(f"  last apply stopped: {summary.stopped.get('message', summary.stop_reason)}")
+    upcoming = [f"{n} to {action}" for action, n in result.next_apply.items() if n]
+    click.echo("  next apply: " + ", ".join(upcoming))
+    for group, records in result.listed.items():
         click.echo("")
-        click.echo(f"  {'task':<28} {'state':<11} {'tries':>5}  {'last status':<11} run / reason")
-        for record in notable:
-            detail = record.failure_reason or record.validation_error or ""
-            if record.output_verdict in ("invalid", "empty") and record.state == "succeeded":
-                detail = f"output {record.output_verdict}: {record.validation_error or ''}"
-            click.echo(
-                f"  {record.task_id:<28} {record.state:<11} {record.attempts:>5}  "
-                f"{record.last_status or '-':<11} {record.run_id or '-'}"
-                + (f"  {detail}" if detail else "")
-            )
+        click.echo(f"  {group} ({len(records) + result.hidden.get(group, 0)}):")
+        for record in records:
+            click.echo("    " + _line(record))
+        if result.hidden.get(group):
+            click.echo(f"    ... and {result.hidden[group]} more (--all or --task-state {group})")
 
 
-def _is_notable(record: TaskRecord) -> bool:
-    if record.state != TaskState.SUCCEEDED:
-        return True
-    return record.output_verdict in ("invalid", "empty")
+def _line(record: TaskRecord) -> str:
+    detail = record.failure_reason or record.validation_error or ""
+    if record.output_verdict in ("invalid", "empty") and record.state == "succeeded":
+        detail = f"output {record.output_verdict}: {record.validation_error or ''}"
+    end = f" {record.end_status}" if record.end_status and record.state != "succeeded" else ""
+    return f"{record.task_id}  attempts {record.attempts}{end}  {record.run_id or '-'}" + (
+        f"  {detail}" if detail else ""
+    )
+
+
+def _document(result: Status, state_path: str) -> dict[str, Any]:
+    return {
+        "state_path": state_path,
+        **result.summary.as_dict(),
+        "next_apply": {str(action): n for action, n in result.next_apply.items()},
+        "tasks": [_task_json(record) for records in result.listed.values() for record in records],
+        "not_listed": result.hidden,
+    }
 
 
 def _task_json(record: TaskRecord) -> dict[str, object]:
     return {
         "task": record.task_id,
         "state": record.state,
+        "end_status": record.end_status,
         "attempts": record.attempts,
         "last_status": record.last_status,
         "failure_reason": record.failure_reason,

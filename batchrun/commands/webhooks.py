@@ -8,21 +8,19 @@ from pathlib import Path
 import anyio
 import click
 
-from batchrun.api_access import ApiAccess, resolve_api_access, spec_secrets
+from batchrun.api_access import ApiAccess, resolve_api_access
 from batchrun.client import TERMINAL_STATUSES
 from batchrun.commands.common import (
     api_url_option,
     batch_options,
-    existing_batch,
-    load,
     only_option,
-    open_state,
+    open_batch,
 )
 from batchrun.errors import BatchrunError, ExitCode
-from batchrun.export import scrub_secrets
 from batchrun.inspection import lookup_client, select_tasks
+from batchrun.ops.webhooks import Delivery, ReplayReport, replay_webhooks
+from batchrun.redaction import Redactor
 from batchrun.state import BatchRecord, StateStore
-from batchrun.webhook_replay import Delivery, ReplayReport, replay_webhooks
 
 _FINAL_STATUSES = sorted(str(status) for status in TERMINAL_STATUSES)
 
@@ -59,16 +57,12 @@ def replay_command(
     Exit codes: 0 every delivery got a 2xx answer; 1 some did not (or Skyvern refused to
     send one); 2 bad usage; 3 the API rejected the key or could not be reached.
     """
-    spec = load(spec_path)
-    access = resolve_api_access(spec, api_url=api_url)
-    secrets = {access.api_key, *spec_secrets(spec)}
-    store = open_state(state_path, spec)
-    try:
-        batch = existing_batch(store, spec, run_key)
-        tasks = select_tasks(spec, only)
-        report = anyio.run(_replay, store, batch, tasks, statuses, webhook_url, access, secrets)
-    finally:
-        store.close()
+    with open_batch(spec_path, state_path) as ctx:
+        access = resolve_api_access(ctx.spec, api_url=api_url)
+        secrets = ctx.secrets | {access.api_key}
+        batch = ctx.instance(run_key)
+        tasks = select_tasks(ctx.spec, only)
+        report = anyio.run(_replay, ctx.store, batch, tasks, statuses, webhook_url, access, secrets)
     _print_summary(report)
     if not report.ok:
         raise BatchrunError(
@@ -100,14 +94,15 @@ async def _replay(
 def _delivery_line(delivery: Delivery, secrets: Collection[str]) -> str:
     # A target URL can carry credentials (user:password@, ?token=): masked like everything
     # else batchrun prints.
-    target = scrub_secrets(delivery.target_url or "(no target)", secrets)
+    redactor = Redactor(secrets)
+    target = redactor.value(delivery.target_url or "(no target)")
     head = f"  {delivery.task_id}  {delivery.run_id}  {delivery.run_status or '-'}  -> {target}"
     if delivery.ok:
         return f"{head}  {delivery.status_code} in {delivery.latency_ms} ms: delivered"
     answer = f"{delivery.status_code}" if delivery.status_code else "no answer"
     timing = f" in {delivery.latency_ms} ms" if delivery.latency_ms is not None else ""
     detail = delivery.error or (delivery.response_body or "").replace("\n", " ").strip()
-    detail = scrub_secrets(detail, secrets)
+    detail = redactor.value(detail)
     return f"{head}  {answer}{timing}: FAILED" + (f": {detail}" if detail else "")
 
 

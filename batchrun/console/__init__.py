@@ -11,8 +11,8 @@ from typing import Literal, TextIO
 from batchrun.console.jsonlog import JsonLogSink
 from batchrun.console.live import LiveProgressSink
 from batchrun.console.plain import PlainLogSink
-from batchrun.console.redaction import Redactor
 from batchrun.console.sink import ConsoleSink
+from batchrun.redaction import Redactor
 
 LogFormat = Literal["auto", "plain", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("auto", "plain", "json")

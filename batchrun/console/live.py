@@ -20,12 +20,12 @@ from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
 
-from batchrun.console.redaction import Redactor
 from batchrun.console.sink import ConsoleSink
 from batchrun.console.summary_text import summary_lines
 from batchrun.console.tally import BatchTally
 from batchrun.console.wording import describe, one_line
 from batchrun.events import BatchEvent, EventKind
+from batchrun.redaction import Redactor
 from batchrun.summary import BatchSummary, format_duration
 
 _MAX_RUNS_SHOWN = 8
@@ -160,6 +160,6 @@ class LiveProgressSink(ConsoleSink):
         )
 
     def print_summary(self, summary: BatchSummary) -> None:
-        for line in summary_lines(summary):
+        for line in summary_lines(summary, self.hint_args):
             text = self._redactor.text(one_line(line.text))
             self._console.print(Text(text, style=line.style))

@@ -34,5 +34,5 @@ class PlainLogSink(ConsoleSink):
             self._write_line(self._redactor.text(format_plain_line(event)))
 
     def print_summary(self, summary: BatchSummary) -> None:
-        for line in summary_lines(summary):
+        for line in summary_lines(summary, self.hint_args):
             self._write_line(self._redactor.text(one_line(line.text)))

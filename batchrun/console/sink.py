@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import TextIO
 
-from batchrun.console.redaction import Redactor
 from batchrun.events import BatchEvent
+from batchrun.redaction import Redactor
 from batchrun.summary import BatchSummary
 
 _LEVEL_RANK = {"debug": 10, "info": 20, "warning": 30, "error": 40}
@@ -24,10 +25,26 @@ class ConsoleSink(ABC):
         self._stream = stream
         self._redactor = redactor
         self._min_rank = _LEVEL_RANK["warning" if quiet else "info"]
+        # Options to repeat in the commands the summary suggests (--state, --api-url, ...).
+        self.hint_args: list[str] = []
 
     def emit(self, event: BatchEvent) -> None:
         # Redacted before anything else looks at it: no format can leak what it never saw.
-        self._show(self._redactor.event(event))
+        self._show(self._redacted(event))
+
+    def _redacted(self, event: BatchEvent) -> BatchEvent:
+        if not self._redactor.active:
+            return event
+        redactor = self._redactor
+        return dataclasses.replace(
+            event,
+            batch=redactor.text(event.batch),
+            message=redactor.text(event.message),
+            task=redactor.value(event.task),
+            run_id=redactor.value(event.run_id),
+            status=redactor.value(event.status),
+            data=redactor.value(event.data),
+        )
 
     def _is_visible(self, event: BatchEvent) -> bool:
         return _LEVEL_RANK.get(event.level, _LEVEL_RANK["info"]) >= self._min_rank

@@ -10,7 +10,6 @@ from batchrun.export.downloads import download_run_files
 from batchrun.export.exported import ExportedFile
 from batchrun.export.naming import safe_filename
 from batchrun.export.results_dir import ResultsDir
-from batchrun.export.scrub import scrub_secrets
 
 __all__ = [
     "ExportedFile",
@@ -21,5 +20,4 @@ __all__ = [
     "download_run_files",
     "remove_stale_temp_files",
     "safe_filename",
-    "scrub_secrets",
 ]

@@ -6,6 +6,7 @@
     tasks/<task id>/run.json       the final run response, secrets removed
     tasks/<task id>/timeline.json  failed tasks only (when the run type has a timeline)
     tasks/<task id>/files.json     what was downloaded: server name, size, sha256, errors
+    tasks/<task id>/artifacts.json the screenshots, recordings... saved, likewise
     tasks/<task id>/files/         the run's downloaded files (safe names)
     tasks/<task id>/artifacts/     screenshots / recordings, when the spec opts in
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,7 @@ class TaskResult(TaskRow, Protocol):
 
     run_response: dict[str, Any] | None
     timeline: list[Any] | None
+    artifacts: Sequence[ExportedFile | Mapping[str, Any]]
 
 
 class ResultsDir:
@@ -65,6 +67,8 @@ class ResultsDir:
         _write_or_remove(directory / "timeline.json", record.timeline, durable=False)
         files = [ExportedFile.from_value(f).as_dict() for f in record.files]
         _write_or_remove(directory / "files.json", files or None, durable=False)
+        artifacts = [ExportedFile.from_value(f).as_dict() for f in record.artifacts]
+        _write_or_remove(directory / "artifacts.json", artifacts or None, durable=False)
 
     def write_tables(self, records: Iterable[TaskRow]) -> None:
         """`outputs.jsonl`, then `outputs.csv` from it: `records` (in spec order) are read

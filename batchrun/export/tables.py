@@ -18,6 +18,7 @@ from batchrun.export.exported import ExportedFile
 COLUMNS = (
     "task",
     "status",
+    "end_status",
     "output",
     "output_verdict",
     "validation_error",
@@ -26,6 +27,7 @@ COLUMNS = (
     "step_count",
     "failure_reason",
     "files",
+    "artifacts",
     "file_errors",
     "started_at",
     "finished_at",
@@ -50,6 +52,8 @@ class TaskRow(Protocol):
     finished_at: datetime | None
     app_url: str | None
     files: Sequence[ExportedFile | Mapping[str, Any]]
+    artifacts: Sequence[ExportedFile | Mapping[str, Any]]
+    end_status: str | None
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -63,9 +67,11 @@ def iso_utc(value: datetime | None) -> str | None:
 def task_row(record: TaskRow) -> dict[str, Any]:
     """The `outputs.jsonl` object for one task, keys in COLUMNS order."""
     files = [ExportedFile.from_value(f) for f in record.files]
+    artifacts = [ExportedFile.from_value(f) for f in record.artifacts]
     return {
         "task": record.task_id,
         "status": record.state,
+        "end_status": record.end_status,
         "output": record.output,
         "output_verdict": record.output_verdict,
         "validation_error": record.validation_error,
@@ -74,7 +80,10 @@ def task_row(record: TaskRow) -> dict[str, Any]:
         "step_count": record.step_count,
         "failure_reason": record.failure_reason,
         "files": [f.path for f in files if f.path],
-        "file_errors": [f"{f.filename or '(unnamed)'}: {f.error}" for f in files if f.error],
+        "artifacts": [f.path for f in artifacts if f.path],
+        "file_errors": [
+            f"{f.filename or '(unnamed)'}: {f.error}" for f in (*files, *artifacts) if f.error
+        ],
         "started_at": iso_utc(record.started_at),
         "finished_at": iso_utc(record.finished_at),
         "app_url": record.app_url,

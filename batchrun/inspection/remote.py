@@ -6,9 +6,8 @@ doing; anything else concerns one run and is reported next to it.
 
 from __future__ import annotations
 
-from batchrun.api_access import ApiAccess
-from batchrun.client import AuthError, HttpRetryPolicy, SkyvernClient, SkyvernError, TransportError
-from batchrun.errors import ApiUnavailableError
+from batchrun.api_access import ApiAccess, is_fatal, unavailable
+from batchrun.client import HttpRetryPolicy, SkyvernClient
 
 # Someone is waiting at a terminal: a server that is down should be said so within seconds,
 # not after the two minutes of retries a batch can afford.
@@ -20,12 +19,6 @@ def lookup_client(access: ApiAccess) -> SkyvernClient:
     return SkyvernClient(access.base_url, access.api_key, retry=LOOKUP_RETRY)
 
 
-def is_fatal(error: SkyvernError) -> bool:
-    """Whether `error` means no further request can succeed (wrong key, no server)."""
-    return isinstance(error, AuthError | TransportError)
+api_unavailable = unavailable
 
-
-def api_unavailable(error: SkyvernError, base_url: str) -> ApiUnavailableError:
-    if isinstance(error, AuthError):
-        return ApiUnavailableError(f"the API at {base_url} rejected the API key: {error.detail}")
-    return ApiUnavailableError(f"cannot reach the Skyvern API at {base_url}: {error}")
+__all__ = ["api_unavailable", "is_fatal", "lookup_client"]

@@ -20,9 +20,9 @@ from batchrun.client import (
     artifact_owner_id,
 )
 from batchrun.errors import UsageError
-from batchrun.export import scrub_secrets
 from batchrun.inspection.lookup import find_task, pick_attempt
 from batchrun.inspection.remote import api_unavailable, is_fatal
+from batchrun.redaction import Redactor
 from batchrun.spec import BatchSpec
 from batchrun.state import AttemptRecord, BatchRecord, StateStore, TaskRecord
 
@@ -134,11 +134,12 @@ async def add_live_view(
         raise api_unavailable(exc, client.base_url) from None
     timeline, timeline_note = await _timeline(client, run_id, run.run_type)
     artifacts, artifacts_note = await _artifacts(client, artifact_owner_id(run_id, run.app_url))
+    redactor = Redactor(secrets)
     live = LiveView(
-        run=scrub_secrets(run.model_dump(mode="json"), secrets),
-        timeline=scrub_secrets(timeline, secrets) if timeline is not None else None,
+        run=redactor.value(run.model_dump(mode="json")),
+        timeline=redactor.value(timeline) if timeline is not None else None,
         timeline_note=timeline_note,
-        artifacts=scrub_secrets(artifacts, secrets) if artifacts is not None else None,
+        artifacts=redactor.value(artifacts) if artifacts is not None else None,
         artifacts_note=artifacts_note,
     )
     return replace(inspection, live=live)

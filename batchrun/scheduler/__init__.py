@@ -1,6 +1,7 @@
-"""The engine of `batchrun apply` (see `engine.Scheduler`)."""
+"""The async core of `apply` (see `scheduler.Scheduler`) and its parts."""
 
-from batchrun.scheduler.engine import ApplyOptions, ApplyStats, Scheduler
 from batchrun.scheduler.exporting import ResultsExporter
+from batchrun.scheduler.options import SchedulerOptions
+from batchrun.scheduler.scheduler import RunStats, Scheduler
 
-__all__ = ["ApplyOptions", "ApplyStats", "ResultsExporter", "Scheduler"]
+__all__ = ["ResultsExporter", "RunStats", "Scheduler", "SchedulerOptions"]

@@ -8,13 +8,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from batchrun.client import RunResponse
+from batchrun.client import TERMINAL_STATUSES, RunResponse
 from batchrun.output_check import OutputVerdict, check_output
+from batchrun.scheduler.outcomes import Canceled, Failed, RetryLater, Succeeded, TaskOutcome
 from batchrun.spec import TaskSpec
-from batchrun.state import Canceled, Failed, RetryLater, Succeeded, TaskOutcome
 
-TERMINAL_FAILURES = ("failed", "terminated", "timed_out", "canceled")
-TERMINAL_STATUSES = ("completed", *TERMINAL_FAILURES)
+TERMINAL_FAILURES = tuple(sorted(str(s) for s in TERMINAL_STATUSES if s != "completed"))
 
 
 def final_status(run: RunResponse, *, timed_out: bool) -> str:
@@ -58,14 +57,16 @@ def judge_attempt(
             return Succeeded(run.output, str(check.verdict), check.error)
         reason = f"output {check.verdict}" + (f": {check.error}" if check.error else "")
         retryable = True
+        end_status = "invalid_output"
     else:
         reason = failure_reason(run, status, timed_out=timed_out, timeout=task.timeout)
         reason = reason or f"run {status}"
         retryable = status in retry.on
+        end_status = status
     if retryable and tries < retry.attempts:
         return RetryLater(now + timedelta(seconds=retry.backoff.delay(tries, rng)), reason)
     if retryable and tries >= retry.attempts > 1:
         reason = f"{reason} (after {tries} attempts)"
     if status == "canceled":
         return Canceled(reason)
-    return Failed(reason)
+    return Failed(reason, end_status)

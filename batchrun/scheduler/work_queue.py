@@ -29,6 +29,7 @@ class Job:
     # An attempt left open by an earlier `apply` (or by this one, after a throttle):
     # re-attach to its run, or look it up, before anything is submitted again.
     open_attempt: AttemptRecord | None = None
+    delay_s: float = 0.0  # a retry wait still to run out before it starts
 
 
 class WorkQueue:

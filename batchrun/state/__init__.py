@@ -1,28 +1,21 @@
-"""The batch state: SQLite tables for batches, tasks, attempts and events (see `store`)."""
+"""The batch state: SQLite tables for batch instances, tasks, attempts and events."""
 
+from batchrun.state.location import default_state_path, legacy_state_path, state_path_for
 from batchrun.state.lock import BatchLock
 from batchrun.state.records import (
     FINAL_TASK_STATES,
     AttemptPhase,
     AttemptRecord,
     BatchRecord,
+    StoredTask,
+    TaskEnd,
     TaskRecord,
     TaskState,
     Usage,
 )
-from batchrun.state.store import (
-    Canceled,
-    Failed,
-    RetryLater,
-    SchedulingRow,
-    StateStore,
-    Succeeded,
-    TaskOutcome,
-    default_state_path,
-    now_utc,
-    open_store,
-    read_task_views,
-)
+from batchrun.state.rows import now_utc
+from batchrun.state.store import StateStore, open_store
+from batchrun.state.tasks import SchedulingRow, TaskSync
 
 __all__ = [
     "FINAL_TASK_STATES",
@@ -30,18 +23,17 @@ __all__ = [
     "AttemptRecord",
     "BatchLock",
     "BatchRecord",
-    "Canceled",
-    "Failed",
-    "RetryLater",
     "SchedulingRow",
     "StateStore",
-    "Succeeded",
-    "TaskOutcome",
+    "StoredTask",
+    "TaskEnd",
     "TaskRecord",
     "TaskState",
+    "TaskSync",
     "Usage",
     "default_state_path",
+    "legacy_state_path",
     "now_utc",
     "open_store",
-    "read_task_views",
+    "state_path_for",
 ]

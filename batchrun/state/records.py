@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -44,12 +44,48 @@ OPEN_PHASES = frozenset({AttemptPhase.PREPARED, AttemptPhase.UNKNOWN, AttemptPha
 
 @dataclass(frozen=True, slots=True)
 class BatchRecord:
+    """One batch instance: one run key of one spec."""
+
     id: int
     spec_name: str
     run_key: str
     spec_path: str | None
     created_at: datetime
     finished_at: datetime | None
+    updated_at: datetime | None = None
+    active_s: float = 0.0  # time `apply` spent working on it, over every invocation
+    # Why the last `apply` stopped before the end: {"why": "interrupted" | "budget" |
+    # "halted" | "api_unavailable", "message": ...}; None when it ran to its end.
+    stopped: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    """What the decision about a task needs from the state (see `batchrun.decide`)."""
+
+    task_id: str
+    state: str
+    content_hash: str
+    attempts: int
+    end_status: str | None
+    removed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEnd:
+    """How an attempt's end moves its task, in the state's own terms.
+
+    `state` is the task's next state: succeeded, failed, canceled, or retry_wait (then
+    `next_attempt_at` says when). `end_status` is set for a final state only.
+    """
+
+    state: TaskState
+    end_status: str | None = None
+    failure_reason: str | None = None
+    output: Any = None
+    output_verdict: str | None = None
+    validation_error: str | None = None
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +128,14 @@ class TaskRecord:
     app_url: str | None
     run_response: dict[str, Any] | None  # the final run response, secrets scrubbed
     timeline: list[Any] | None  # kept for failed tasks
-    files: list[dict[str, Any]]  # exported files of the last attempt (paths relative to results)
+    files: list[dict[str, Any]]  # downloaded files of the last run (paths relative to results)
     content_hash: str
     exported: bool
+    end_status: str | None = None  # succeeded, failed, terminated, timed_out, ... once ended
+    removed: bool = False  # no longer in the spec: left out of the results
+    artifacts: list[dict[str, Any]] = field(default_factory=list)  # screenshots, recordings...
+    request: dict[str, Any] | None = None  # attempt 1's request (redacted), for `plan`
+    queued_s: float = 0.0  # time its runs spent queued on the server (account limit)
 
 
 @dataclass(frozen=True, slots=True)

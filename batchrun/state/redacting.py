@@ -1,11 +1,12 @@
-"""Secrets never reach the state file: a connection that scrubs every written value."""
+"""Secrets never reach the state file: a connection that masks every written string."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from batchrun.redaction import Redactor
 
 
 class RedactingConnection:
@@ -13,13 +14,16 @@ class RedactingConnection:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self.secrets: set[str] = set()
+        self.redactor = Redactor()
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        self.redactor.add(secrets)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, self._clean(params) if self.secrets else params)
+        return self._conn.execute(sql, self._clean(params) if self.redactor.active else params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        if self.secrets:
+        if self.redactor.active:
             rows = [self._clean(row) for row in rows]
         return self._conn.executemany(sql, rows)
 
@@ -27,13 +31,5 @@ class RedactingConnection:
         self._conn.close()
 
     def _clean(self, params: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(self._scrub(value) if isinstance(value, str) else value for value in params)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-            escaped = json.dumps(secret, ensure_ascii=False)[1:-1]  # as it appears inside JSON
-            if escaped != secret and escaped in text:
-                text = text.replace(escaped, "***")
-        return text
+        text = self.redactor.text
+        return tuple(text(value) if isinstance(value, str) else value for value in params)

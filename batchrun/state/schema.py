@@ -128,3 +128,27 @@ def m002_batch_usage_counters(db: Database) -> None:
 
 def known_migration_names() -> frozenset[str]:
     return frozenset(_KNOWN)
+
+
+@_migration
+def m003_instance_lifecycle(db: Database) -> None:
+    """How each task ended, which tasks the spec dropped, what each task asked for, and the
+    instance's own clock: what `plan`, `status` and the summary read across invocations."""
+    db.executescript(
+        """
+        ALTER TABLE tasks ADD COLUMN end_status TEXT;
+        ALTER TABLE tasks ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN request_json TEXT;
+        ALTER TABLE tasks ADD COLUMN artifacts_json TEXT;
+        ALTER TABLE tasks ADD COLUMN queued_s REAL NOT NULL DEFAULT 0;
+        ALTER TABLE batches ADD COLUMN active_s REAL NOT NULL DEFAULT 0;
+        ALTER TABLE batches ADD COLUMN stopped_json TEXT;
+        UPDATE tasks SET end_status = CASE
+            WHEN state = 'succeeded' THEN 'succeeded'
+            WHEN state = 'canceled' THEN 'canceled'
+            WHEN state = 'failed' AND last_status = 'completed' THEN 'invalid_output'
+            WHEN state = 'failed' AND last_status IN ('terminated', 'timed_out') THEN last_status
+            WHEN state = 'failed' THEN 'failed'
+        END;
+        """
+    )

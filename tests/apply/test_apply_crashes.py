@@ -6,6 +6,7 @@ import random
 import time
 from collections import Counter
 
+from batchrun.ops.apply import sync_with_spec
 from batchrun.state import open_store
 
 from .conftest import Workspace
@@ -82,7 +83,7 @@ def test_an_attempt_left_unanswered_by_a_crash_is_submitted_exactly_once(
     batch = store.create_batch("batch", "r1", str(spec))
     from batchrun.spec import load_spec
 
-    store.start_round(batch.id, load_spec(spec).tasks)
+    sync_with_spec(store, batch.id, load_spec(spec).tasks)
     store.begin_attempt(
         batch.id,
         "t1",
@@ -147,7 +148,7 @@ def test_a_run_found_after_a_crash_counts_once_toward_the_retry_limit(
     batch = store.create_batch("batch", "r1", str(spec))
     from batchrun.spec import load_spec
 
-    store.start_round(batch.id, load_spec(spec).tasks)
+    sync_with_spec(store, batch.id, load_spec(spec).tasks)
     store.begin_attempt(
         batch.id, "t1", attempt_key=key, kind="task", request=sent, reserved_steps=10
     )

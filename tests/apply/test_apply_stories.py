@@ -238,7 +238,7 @@ def test_unreachable_api_exits_3(workspace: Workspace):
 
     result = workspace.apply(workspace.spec([_task("a", "p/a")]), Nowhere())
     assert result.exit_code == 3
-    assert "cannot reach the API" in result.output
+    assert "cannot reach the Skyvern API" in result.output
 
 
 def test_a_finished_batch_needs_no_api_but_unfinished_work_does(simulator, workspace: Workspace):
@@ -258,7 +258,7 @@ def test_a_finished_batch_needs_no_api_but_unfinished_work_does(simulator, works
     spec = workspace.spec([_task("a", "p/a"), _task("b", "p/b"), _task("c", "p/c")])
     more = workspace.apply(spec, Nowhere())
     assert more.exit_code == 3
-    assert "cannot reach the API" in more.output
+    assert "cannot reach the Skyvern API" in more.output
 
 
 def test_the_tables_follow_the_spec_order_after_it_is_rearranged(simulator, workspace: Workspace):

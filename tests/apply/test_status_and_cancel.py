@@ -82,7 +82,7 @@ def test_status_of_a_batch_never_applied_is_a_clear_usage_error(workspace: Works
     result = CliRunner().invoke(
         cli, ["status", str(spec), "--state", str(workspace.state), "--run", "nope"]
     )
-    assert result.exit_code == 2 and "no run 'nope'" in result.output
+    assert result.exit_code == 2 and "no instance with run key 'nope'" in result.output
 
 
 class _Unreachable:

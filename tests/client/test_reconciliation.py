@@ -19,6 +19,7 @@ from batchrun.client import (
     new_attempt_key,
     tag_request,
 )
+from batchrun.scheduler.run_lookup import find_attempt_run
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +66,7 @@ async def test_v1_task_found_by_the_key_in_its_title(simulator) -> None:
         body = tag_request(task, kind="task", key=key, label="invoice-7")
         sent_at = await lost_submit(client, body, kind="task")
 
-        found = await client.find_attempt_run(kind="task", body=body, key=key, sent_at=sent_at)
+        found = await find_attempt_run(client, kind="task", body=body, key=key, sent_at=sent_at)
 
         assert found is not None
         assert found.run_request is not None
@@ -93,14 +94,16 @@ async def test_v2_tasks_on_one_url_found_by_url_window_and_prompt(simulator) -> 
         sent_at = await lost_submit(client, jan_body, kind="task")
         await lost_submit(client, feb_body, kind="task")
 
-        found_jan = await client.find_attempt_run(
+        found_jan = await find_attempt_run(
+            client,
             kind="task",
             body=jan_body,
             key=keys["jan"],
             sent_at=sent_at,
             exclude_run_ids=[earlier.run_id],
         )
-        found_feb = await client.find_attempt_run(
+        found_feb = await find_attempt_run(
+            client,
             kind="task",
             body=feb_body,
             key=keys["feb"],
@@ -108,8 +111,8 @@ async def test_v2_tasks_on_one_url_found_by_url_window_and_prompt(simulator) -> 
             exclude_run_ids=[earlier.run_id],
         )
         # The creation window alone also keeps the earlier run out.
-        windowed = await client.find_attempt_run(
-            kind="task", body=jan_body, key=keys["jan"], sent_at=sent_at, skew=timedelta(0)
+        windowed = await find_attempt_run(
+            client, kind="task", body=jan_body, key=keys["jan"], sent_at=sent_at, skew=timedelta(0)
         )
 
     assert found_jan is not None and found_feb is not None
@@ -126,7 +129,7 @@ async def test_v2_task_without_url_found_among_recent_runs(simulator) -> None:
     body = {"prompt": "find the cheapest flight to Oslo", "engine": "skyvern-2.0"}
     async with client_for(sim) as client:
         sent_at = await lost_submit(client, body, kind="task")
-        found = await client.find_attempt_run(kind="task", body=body, key="br-x", sent_at=sent_at)
+        found = await find_attempt_run(client, kind="task", body=body, key="br-x", sent_at=sent_at)
     assert found is not None
     assert found.run_request["prompt"] == body["prompt"]  # type: ignore[index]
 
@@ -143,7 +146,7 @@ async def test_workflow_run_found_by_its_run_tag(simulator) -> None:
         key = new_attempt_key()
         body = tag_request(workflow, kind="workflow", key=key, label="w")
         sent_at = await lost_submit(client, body, kind="workflow")
-        found = await client.find_attempt_run(kind="workflow", body=body, key=key, sent_at=sent_at)
+        found = await find_attempt_run(client, kind="workflow", body=body, key=key, sent_at=sent_at)
     assert found is not None and found.run_id != other.run_id
     assert found.run_id.startswith("wr_")
     assert sim.stats()["runs_created"] == 2
@@ -177,7 +180,7 @@ async def test_workflow_run_found_by_parameters_when_tags_are_refused(simulator)
             label="w",
         )
         sent_at = await lost_submit(client, body, kind="workflow")
-        found = await client.find_attempt_run(kind="workflow", body=body, key=key, sent_at=sent_at)
+        found = await find_attempt_run(client, kind="workflow", body=body, key=key, sent_at=sent_at)
     assert found is not None
     assert found.run_request["parameters"] == {"month": "2026-01"}  # type: ignore[index]
 
@@ -198,7 +201,8 @@ async def test_a_request_dropped_before_creation_is_found_nowhere(
     tagged = tag_request(body, kind=kind, key=key, label="t")  # type: ignore[arg-type]
     async with client_for(sim) as client:
         sent_at = await lost_submit(client, tagged, kind=kind)
-        found = await client.find_attempt_run(
+        found = await find_attempt_run(
+            client,
             kind=kind,
             body=tagged,
             key=key,

@@ -12,13 +12,23 @@ from typing import Any
 import anyio
 import pytest
 
+from batchrun.api_access import ApiAccess
 from batchrun.client import SkyvernClient
 from batchrun.export import ResultsDir
-from batchrun.export.rebuild import RebuildReport, rebuild_results
+from batchrun.ops.context import BatchContext, BatchLocation
+from batchrun.ops.export import ExportReport, export
+from batchrun.scheduler.outcomes import Succeeded, task_end
 from batchrun.sim import RunningSimulator
-from batchrun.state import BatchRecord, StateStore, Succeeded, open_store
+from batchrun.spec import load_spec
+from batchrun.state import BatchRecord, StateStore, TaskSync, open_store
 
 FILES = [{"name": "../report.pdf", "size": 3000}, {"name": "data.csv", "size": 700}]
+SPEC = """
+name: prices
+tasks:
+  - {id: with-files, prompt: p, url: "https://example.com"}
+  - {id: refused, prompt: p, url: "https://example.com/bad"}
+"""
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,16 @@ def finished_batch(
 ) -> Iterator[tuple[RunningSimulator, StateStore, BatchRecord]]:
     """A batch whose task `with-files` succeeded with two files; `refused` failed unsent."""
     sim = simulator({"rules": [{"match": {"title": "*"}, "duration": 0.05, "files": FILES}]})
+    (tmp_path / "prices.yaml").write_text(SPEC)
     store = open_store(tmp_path / "state.db")
     batch = store.create_batch("prices", "k1", None)
-    store.start_round(batch.id, [TaskDef("with-files", 0), TaskDef("refused", 1)])
+    store.sync_tasks(
+        batch.id,
+        [
+            TaskSync(t.id, "insert", t.position, t.kind, t.content_hash)
+            for t in (TaskDef("with-files", 0), TaskDef("refused", 1))
+        ],
+    )
 
     async def run_one() -> dict[str, Any]:
         async with SkyvernClient(sim.base_url, sim.api_key) as client:
@@ -66,7 +83,7 @@ def finished_batch(
         step_count=run["step_count"],
         failure_reason=None,
         response=run,
-        outcome=Succeeded({"price": 4.5, "seller": {"name": "Ann"}}, "valid", None),
+        end=task_end(Succeeded({"price": 4.5, "seller": {"name": "Ann"}}, "valid", None)),
     )
     refused = store.begin_attempt(
         batch.id, "refused", attempt_key="a2", kind="task", request={}, reserved_steps=3
@@ -78,14 +95,15 @@ def finished_batch(
 
 def _rebuild(
     sim: RunningSimulator | None, store: StateStore, batch: BatchRecord, results: ResultsDir
-) -> RebuildReport:
-    async def main() -> RebuildReport:
-        if sim is None:
-            return await rebuild_results(store, batch, results, client=None, max_file_size=10**6)
-        async with SkyvernClient(sim.base_url, sim.api_key) as client:
-            return await rebuild_results(store, batch, results, client=client, max_file_size=10**6)
-
-    return anyio.run(main)
+) -> ExportReport:
+    """`batchrun export` of the batch into `results` (with API access when `sim` is given)."""
+    spec = load_spec(results.root.parent / "prices.yaml")
+    location = BatchLocation.of(spec, state=store.path, results=results.root)
+    access = ApiAccess(sim.base_url, sim.api_key) if sim is not None else None
+    with BatchContext.open(location) as ctx:
+        return anyio.run(
+            lambda: export(ctx, ctx.instance(batch.run_key), access=access, report=False)
+        )
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

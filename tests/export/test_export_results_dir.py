@@ -69,8 +69,8 @@ def test_outputs_csv_loads_with_the_csv_module_one_row_per_task(
     assert [row["task"] for row in rows] == ["a", "b", "c", "d"]
     header = list(rows[0])
     # Output columns sit where `output` stands, in first-seen order.
-    assert header[:7] == [
-        "task", "status", "output.price", "output.tags", "output.seller.name",
+    assert header[:8] == [
+        "task", "status", "end_status", "output.price", "output.tags", "output.seller.name",
         "output.seller.rating", "output",
     ]  # fmt: skip
     a, b, c, d = rows

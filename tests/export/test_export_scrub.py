@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from batchrun.export.scrub import scrub_secrets
+from batchrun.redaction import Redactor
+
+
+def scrub_secrets(value, secrets):
+    return Redactor(secrets).value(value)
+
 
 API_KEY = "sk-test-0123456789abcdef"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from batchrun.console import make_event_sink
@@ -60,22 +61,25 @@ def batch_events(secret: str) -> list[BatchEvent]:
 
 
 def batch_summary(secret: str) -> BatchSummary:
+    start = datetime(2026, 11, 30, 3, 14, 42, tzinfo=UTC)
     return BatchSummary(
         batch=BATCH,
         run_key="run-7",
         total=4,
-        succeeded=3,
-        failed=1,
-        canceled=0,
-        pending=0,
-        retries=1,
+        counts={"succeeded": 3, "failed": 1},
         runs=4,
+        retries=1,
         steps=23,
-        wall_time_s=252.4,
+        first_submitted_at=start,
+        last_finished_at=start + timedelta(seconds=252.4),
+        active_time_s=252.4,
+        queued_time_s=0.0,
+        finished=True,
+        stopped=None,
+        removed=0,
         results_dir=Path("results/prices/run-7"),
-        budget_exhausted=False,
-        interrupted=False,
-        failed_tasks=[FailedTask("sku-2", f"login refused for key {secret}", "tsk_3", 2)],
+        failed_tasks=[FailedTask("sku-2", "failed", f"login refused for key {secret}", "tsk_3", 2)],
+        failed_total=1,
         spec_path=Path("jobs/prices.yaml"),
     )
 

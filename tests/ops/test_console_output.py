@@ -65,7 +65,7 @@ def test_the_summary_lists_counts_and_how_to_look_closer_at_failures() -> None:
     assert "3 succeeded, 1 failed, 0 canceled of 4 tasks" in summary
     assert "retries 1 · runs 4 · steps 23 · wall time 4m 12s" in summary
     assert "results: results/prices/run-7" in summary
-    assert "sku-2 (attempts 2, run tsk_3): login refused for key ***" in summary
+    assert "sku-2 (failed, attempts 2, run tsk_3): login refused for key ***" in summary
     assert "batchrun inspect jobs/prices.yaml sku-2 --run run-7" in summary
 
 

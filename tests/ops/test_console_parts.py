@@ -9,9 +9,9 @@ import threading
 from rich.console import Console
 
 from batchrun.console.live import BatchStatusView
-from batchrun.console.redaction import Redactor
 from batchrun.console.tally import BatchTally
 from batchrun.events import BatchEvent, EventKind
+from batchrun.redaction import Redactor
 
 
 def test_a_secret_containing_another_is_masked_whole() -> None:

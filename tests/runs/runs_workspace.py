@@ -17,6 +17,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from batchrun.cli import cli
+from batchrun.ops.apply import sync_with_spec
 from batchrun.sim import RunningSimulator
 from batchrun.spec import load_spec
 from batchrun.state import open_store
@@ -143,7 +144,7 @@ def record_unfinished_attempts(workspace: Workspace, spec_path: Path) -> None:
     store = open_store(workspace.state)
     try:
         batch = store.create_batch(spec.name, "crashed", str(spec_path))
-        store.start_round(batch.id, spec.tasks)
+        sync_with_spec(store, batch.id, spec.tasks)
         refused = store.begin_attempt(
             batch.id, "refused", attempt_key="k-refused", kind="task", request={},
             reserved_steps=10,

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from batchrun.client import RunResponse
+from batchrun.scheduler.outcomes import Canceled, Failed, RetryLater, Succeeded
 from batchrun.scheduler.verdict import final_status, judge_attempt
 from batchrun.spec import TaskSpec, load_spec
-from batchrun.state import Canceled, Failed, RetryLater, Succeeded
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -62,7 +62,7 @@ def test_a_failure_is_retried_after_the_backoff_until_attempts_run_out(tmp_path:
     first = _judge(task, _run("failed", reason="Proxy error"), tries=1)
     assert first == RetryLater(NOW.replace(second=10), "Proxy error")
     last = _judge(task, _run("failed", reason="Proxy error"), tries=3)
-    assert last == Failed("Proxy error (after 3 attempts)")
+    assert last == Failed("Proxy error (after 3 attempts)", "failed")
 
 
 @pytest.mark.parametrize("status", ["terminated", "timed_out"])

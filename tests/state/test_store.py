@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from batchrun.errors import BatchLockedError, LocalIOError
+from batchrun.scheduler.outcomes import Failed, RetryLater, Succeeded, task_end
 from batchrun.state import (
     AttemptPhase,
     BatchLock,
-    Failed,
-    RetryLater,
-    Succeeded,
     TaskState,
+    TaskSync,
     now_utc,
     open_store,
 )
@@ -36,6 +35,12 @@ class FakeTask:
     content_hash: str = "h1"
 
 
+def _sync(store, batch, tasks, change: str = "insert") -> None:
+    store.sync_tasks(
+        batch.id, [TaskSync(t.id, change, t.position, t.kind, t.content_hash) for t in tasks]
+    )
+
+
 def _store(tmp_path: Path):
     store = open_store(tmp_path / "state.db")
     batch = store.create_batch("prices", "r1", "jobs/prices.yaml")
@@ -44,14 +49,14 @@ def _store(tmp_path: Path):
 
 def test_new_tasks_are_pending_and_listed_in_spec_order(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
-    store.start_round(batch.id, [FakeTask("b", 1), FakeTask("a", 0)])
+    _sync(store, batch, [FakeTask("b", 1), FakeTask("a", 0)])
     assert [r.task_id for r in store.task_records(batch.id)] == ["a", "b"]
     assert store.count_by_state(batch.id) == {"pending": 2}
 
 
 def test_attempt_lifecycle_to_success(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
-    store.start_round(batch.id, [FakeTask("a", 0)])
+    _sync(store, batch, [FakeTask("a", 0)])
     attempt = store.begin_attempt(
         batch.id, "a", attempt_key="br-k1", kind="task", request={"prompt": "p"}, reserved_steps=10
     )
@@ -76,7 +81,7 @@ def test_attempt_lifecycle_to_success(tmp_path: Path) -> None:
         step_count=4,
         failure_reason=None,
         response={"run_id": "tsk_1", "status": "completed"},
-        outcome=Succeeded({"price": 3}, "valid", None),
+        end=task_end(Succeeded({"price": 3}, "valid", None)),
     )
     record = store.task_record(batch.id, "a")
     assert record is not None
@@ -92,7 +97,7 @@ def test_attempt_lifecycle_to_success(tmp_path: Path) -> None:
 
 def test_not_created_attempt_does_not_count_as_a_try(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
-    store.start_round(batch.id, [FakeTask("a", 0)])
+    _sync(store, batch, [FakeTask("a", 0)])
     attempt = store.begin_attempt(
         batch.id, "a", attempt_key="br-k1", kind="task", request={}, reserved_steps=0
     )
@@ -103,13 +108,13 @@ def test_not_created_attempt_does_not_count_as_a_try(tmp_path: Path) -> None:
     second = store.begin_attempt(
         batch.id, "a", attempt_key="br-k2", kind="task", request={}, reserved_steps=0
     )
-    assert second.number == 2  # numbers stay unique even when an attempt created nothing
+    assert second.number == 1  # attempt N is the N-th run created: nothing was created
 
 
 def test_failed_task_gets_a_fresh_round_and_changed_success_reruns(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
-    store.start_round(batch.id, [FakeTask("a", 0), FakeTask("b", 1)])
-    for task_id, outcome in (("a", Failed("boom")), ("b", Succeeded({}, None, None))):
+    _sync(store, batch, [FakeTask("a", 0), FakeTask("b", 1)])
+    for task_id, outcome in (("a", Failed("boom", "failed")), ("b", Succeeded({}, None, None))):
         attempt = store.begin_attempt(
             batch.id,
             task_id,
@@ -133,18 +138,19 @@ def test_failed_task_gets_a_fresh_round_and_changed_success_reruns(tmp_path: Pat
             step_count=1,
             failure_reason="x",
             response=None,
-            outcome=outcome,
+            end=task_end(outcome),
         )
-    store.start_round(batch.id, [FakeTask("a", 0), FakeTask("b", 1, content_hash="h2")])
+    _sync(store, batch, [FakeTask("a", 0), FakeTask("b", 1, content_hash="h2")], "new_round")
     rows = store.scheduling_rows(batch.id)
     assert rows["a"].state is TaskState.PENDING and rows["a"].tries_this_round == 0
-    assert rows["a"].attempts == 1
-    assert rows["b"].state is TaskState.PENDING and rows["b"].content_hash == "h2"
+    assert rows["a"].attempts == 1  # attempt numbers never restart
+    assert rows["b"].state is TaskState.PENDING
+    assert store.stored_tasks(batch.id)["b"].content_hash == "h2"
 
 
 def test_retry_wait_keeps_its_round_across_applies(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
-    store.start_round(batch.id, [FakeTask("a", 0)])
+    _sync(store, batch, [FakeTask("a", 0)])
     attempt = store.begin_attempt(
         batch.id, "a", attempt_key="k", kind="task", request={}, reserved_steps=0
     )
@@ -156,9 +162,9 @@ def test_retry_wait_keeps_its_round_across_applies(tmp_path: Path) -> None:
         step_count=1,
         failure_reason="x",
         response=None,
-        outcome=RetryLater(due, "failed"),
+        end=task_end(RetryLater(due, "failed")),
     )
-    store.start_round(batch.id, [FakeTask("a", 0)])
+    _sync(store, batch, [FakeTask("a", 0)], "keep")
     row = store.scheduling_rows(batch.id)["a"]
     assert row.state is TaskState.RETRY_WAIT and row.tries_this_round == 1
     assert row.next_attempt_at == due
@@ -170,7 +176,7 @@ def test_events_are_written_with_the_next_transition(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
     store.add_event(batch.id, BatchEvent(EventKind.WARNING, "prices", "hello", task="a"))
     assert store.events(batch.id) == []
-    store.start_round(batch.id, [FakeTask("a", 0)])
+    _sync(store, batch, [FakeTask("a", 0)])
     [event] = store.events(batch.id)
     assert (event["kind"], event["task"], event["message"]) == ("warning", "a", "hello")
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from batchrun.api_access import is_fatal
+from batchrun.api_access import unavailable as api_unavailable
 from batchrun.client import Artifact, SkyvernClient, SkyvernError, artifact_owner_id
 from batchrun.export import ExportedFile, ResultsDir, download_artifacts
-from batchrun.inspection import api_unavailable, is_fatal, last_run_attempt
+from batchrun.inspection.lookup import last_run_attempt
 from batchrun.state import BatchRecord, StateStore, TaskRecord
 
 

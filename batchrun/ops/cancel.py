@@ -1,13 +1,12 @@
-"""Canceling a batch: its remote runs in flight, and its unfinished tasks in the state."""
+"""`cancel`: cancel an instance's runs in flight, and mark its unfinished tasks canceled."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from batchrun.api_access import ApiAccess
-from batchrun.client import AuthError, SkyvernClient, SkyvernError
-from batchrun.errors import ApiUnavailableError
-from batchrun.spec import BatchSpec
+from batchrun.api_access import ApiAccess, unavailable
+from batchrun.client import SkyvernClient, SkyvernError
+from batchrun.scheduler.run_lookup import find_attempt_run
 from batchrun.state import FINAL_TASK_STATES, BatchRecord, StateStore
 
 
@@ -18,9 +17,7 @@ class CancelReport:
     not_canceled: dict[str, str] = field(default_factory=dict)  # run id -> why
 
 
-async def cancel_batch(
-    spec: BatchSpec, store: StateStore, batch: BatchRecord, access: ApiAccess
-) -> CancelReport:
+async def cancel(store: StateStore, batch: BatchRecord, access: ApiAccess) -> CancelReport:
     report = CancelReport()
     async with SkyvernClient(access.base_url, access.api_key) as client:
         try:
@@ -30,10 +27,8 @@ async def cancel_batch(
                 report.canceled_runs = list(result.cancelled)
                 for run_id in result.failed:
                     report.not_canceled[run_id] = await _why_not(client, run_id)
-        except AuthError as exc:
-            raise ApiUnavailableError(f"the API rejected the API key: {exc.detail}") from None
         except SkyvernError as exc:
-            raise ApiUnavailableError(f"could not cancel runs: {exc}") from None
+            raise unavailable(exc, client.base_url) from None
     refused = {runs[run_id] for run_id in report.not_canceled}
     for record in store.task_records(batch.id):
         if record.state in FINAL_TASK_STATES or record.task_id in refused:
@@ -52,8 +47,9 @@ async def _runs_in_flight(
     for attempt in store.open_attempts(batch.id):
         run_id = attempt.run_id
         if run_id is None:
-            found = await client.find_attempt_run(
-                kind=attempt.kind,
+            found = await find_attempt_run(
+                client,
+                kind=attempt.kind,  # type: ignore[arg-type]
                 body=attempt.request,
                 key=attempt.attempt_key,
                 sent_at=attempt.prepared_at,

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+from batchrun.api_access import is_fatal
+from batchrun.api_access import unavailable as api_unavailable
 from batchrun.client import SkyvernClient, SkyvernError
-from batchrun.inspection import api_unavailable, is_fatal, last_run_attempt
+from batchrun.inspection.lookup import last_run_attempt
 from batchrun.state import AttemptPhase, BatchRecord, StateStore
 
 MAX_RESPONSE_CHARS = 200  # of the receiver's answer, shown when a delivery failed

@@ -1,0 +1,325 @@
+"""`apply`: run a batch instance, or resume it where it stopped.
+
+Before anything is paid for it proves the batch can finish (`preflight`); then it brings
+the stored tasks in line with the spec by the one decision `plan` shows (`batchrun.decide`),
+lets the scheduler drive the tasks that need a run, and ends with the instance's summary,
+computed from the state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+
+from batchrun.api_access import ApiAccess, unavailable
+from batchrun.client import SkyvernClient, SkyvernError
+from batchrun.decide import NEEDS_A_RUN, NO_RETRY, Action, RetryRequest
+from batchrun.errors import ApiUnavailableError, BatchrunError, ExitCode
+from batchrun.events import BatchEvent, EventKind, EventSink
+from batchrun.export.task_export import ExportSettings
+from batchrun.ops.context import BatchContext, BatchLocation, api_key_secrets
+from batchrun.ops.plan import PlannedTask, decide_tasks, redacted_request
+from batchrun.ops.preflight import check_local_writes
+from batchrun.ops.results import (
+    artifact_types,
+    move_removed_tasks,
+    write_summary_and_report,
+)
+from batchrun.redaction import Redactor
+from batchrun.scheduler import ResultsExporter, RunStats, Scheduler, SchedulerOptions
+from batchrun.scheduler.work_queue import Job
+from batchrun.spec import BatchSpec, TaskSpec
+from batchrun.state import BatchLock, BatchRecord, StateStore, TaskSync, now_utc
+from batchrun.summary import BatchSummary, summarise
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    run_key: str | None = None  # the instance (default: the latest one, or a first one)
+    new: bool = False  # start a fresh instance
+    only: Collection[str] | None = None  # task ids to consider (None: all)
+    retry: RetryRequest = NO_RETRY  # ended tasks to run again
+    concurrency: int | None = None  # runs in flight (default: the spec's)
+    cancel_on_interrupt: bool = False
+    give_up_after_s: float = 300.0
+    reconcile_settle_s: float = 20.0
+    handle_signals: bool = True
+    report: bool = True
+    export_workers: int = 4
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    summary: BatchSummary
+    exit_code: ExitCode
+    error: BatchrunError | None  # what stopped the batch early, if anything did
+    report_path: Path | None
+
+
+def apply(
+    location: BatchLocation,
+    access: ApiAccess,
+    sink: EventSink,
+    options: ApplyOptions = ApplyOptions(),
+) -> ApplyResult:
+    """Run the batch (blocking); see `apply_async`."""
+    return anyio.run(lambda: apply_async(location, access, sink, options))
+
+
+async def apply_async(
+    location: BatchLocation,
+    access: ApiAccess,
+    sink: EventSink,
+    options: ApplyOptions = ApplyOptions(),
+) -> ApplyResult:
+    """Run the instance to its end (or until interrupted, out of budget, or the API is gone)."""
+    spec = location.spec
+    check_local_writes(location)
+    secrets = api_key_secrets(spec) | {access.api_key}
+    with BatchContext.open(location, create=True, secrets=secrets) as ctx:
+        batch, run_key = _instance(ctx.store, spec, options)
+        sink.emit(
+            BatchEvent(
+                EventKind.BATCH_LOCATED,
+                f"{spec.name}/{run_key}",
+                f"state {location.state_path} · instance {spec.name}/{run_key}"
+                + ("" if batch is not None else " (new)"),
+                data={"state_path": str(location.state_path), "run_key": run_key},
+            )
+        )
+        stored = ctx.store.stored_tasks(batch.id) if batch is not None else {}
+        planned = list(decide_tasks(spec.tasks, stored, options.retry, only=options.only))
+        unexported = _unexported(ctx.store, batch, planned)
+        to_run = [item for item in planned if item.action in NEEDS_A_RUN]
+        with BatchLock(location.state_path, spec.name, run_key):
+            async with SkyvernClient(access.base_url, access.api_key) as client:
+                if to_run or unexported:
+                    # A batch already done needs no API: cron re-running it exits 0 even if
+                    # the API is down. Otherwise: is it there, is the key good, before any
+                    # instance is created or anything is paid for?
+                    await _check_access(client)
+                if batch is None:
+                    batch = ctx.store.create_batch(spec.name, run_key, str(spec.path))
+                return await _run(ctx, batch, client, sink, options, planned, unexported)
+
+
+def _instance(
+    store: StateStore, spec: BatchSpec, options: ApplyOptions
+) -> tuple[BatchRecord | None, str]:
+    """The instance to resume, or None and the key of the one to create once it is needed
+    (never before: a refused key must leave the latest instance as it was)."""
+    if options.new:
+        return None, new_run_key(store, spec.name)
+    batch = store.find_batch(spec.name, options.run_key)
+    if batch is not None:
+        return batch, batch.run_key
+    return None, options.run_key or new_run_key(store, spec.name)
+
+
+def new_run_key(store: StateStore, spec_name: str) -> str:
+    """A run key from the local time, made unique (`--new` twice in a second)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    key, n = stamp, 1
+    while store.find_batch(spec_name, key) is not None:
+        n += 1
+        key = f"{stamp}-{n}"
+    return key
+
+
+def _unexported(
+    store: StateStore, batch: BatchRecord | None, planned: list[PlannedTask]
+) -> list[str]:
+    """Ended tasks whose results were never written (the process stopped first)."""
+    if batch is None:
+        return []
+    rows = store.scheduling_rows(batch.id)
+    kept = (Action.SKIP, Action.KEEP)
+    return [
+        item.task_id
+        for item in planned
+        if item.action in kept and item.task_id in rows and not rows[item.task_id].exported
+    ]
+
+
+async def _check_access(client: SkyvernClient) -> None:
+    try:
+        await client.check_access()
+    except SkyvernError as error:
+        raise unavailable(error, client.base_url) from None
+
+
+async def _run(
+    ctx: BatchContext,
+    batch: BatchRecord,
+    client: SkyvernClient,
+    sink: EventSink,
+    options: ApplyOptions,
+    planned: list[PlannedTask],
+    unexported: list[str],
+) -> ApplyResult:
+    spec, store, location = ctx.spec, ctx.store, ctx.location
+    started = time.monotonic()
+    store.sync_tasks(batch.id, sync_changes(planned))
+    store.start_invocation(batch.id, str(spec.path))
+    results = location.results_for(batch.run_key)
+    move_removed_tasks(results, [i.task_id for i in planned if i.action == Action.REMOVE])
+    jobs, tries = _jobs(store, batch, planned)
+    concurrency = options.concurrency or spec.concurrency
+    redactor = Redactor(ctx.secrets)
+    label = f"{spec.name}/{batch.run_key}"
+    exporter = ResultsExporter(
+        batch,
+        store,
+        client,
+        results,
+        ExportSettings(artifact_types(spec), spec.export.max_file_size),
+        sink,
+        label,
+    )
+    exporter.remove_leftovers()
+    scheduler = Scheduler(
+        spec,
+        batch,
+        store,
+        client,
+        exporter,
+        sink,
+        SchedulerOptions(
+            concurrency=concurrency,
+            cancel_on_interrupt=options.cancel_on_interrupt,
+            reconcile_settle_s=options.reconcile_settle_s,
+            api_down_after_s=options.give_up_after_s,
+            export_workers=options.export_workers,
+            handle_signals=options.handle_signals,
+        ),
+        redactor,
+    )
+    counts = {action: 0 for action in Action}
+    for item in planned:
+        counts[item.action] += 1
+    scheduler._emit(
+        EventKind.BATCH_STARTED,
+        f"{len(planned) - counts[Action.REMOVE]} tasks, {len(jobs)} to run, "
+        f"concurrency {concurrency}",
+        data={
+            "total": len(planned) - counts[Action.REMOVE],
+            "to_run": len(jobs),
+            "skipped": counts[Action.SKIP] + counts[Action.KEEP],
+            "removed": counts[Action.REMOVE],
+            "concurrency": concurrency,
+            "run_key": batch.run_key,
+            "state_path": str(location.state_path),
+        },
+    )
+    error: BatchrunError | None = None
+    try:
+        stats = await scheduler.run(jobs, tries, unexported)
+    except ApiUnavailableError as fatal:
+        stats, error = scheduler.stats, fatal
+    except KeyboardInterrupt:
+        stats = scheduler.stats
+        stats.interrupted = True
+    spec_ids = [task.id for task in spec.tasks]
+    preview = summarise(store, batch, spec_ids)
+    store.end_invocation(
+        batch.id,
+        finished=preview.finished,
+        active_s=time.monotonic() - started if stats.worked else 0.0,
+        stopped=_stopped(stats, error),
+    )
+    batch = store.find_batch(spec.name, batch.run_key) or batch
+    summary = summarise(store, batch, spec_ids, results_dir=results.path, spec_path=spec.path)
+    store.add_event(
+        batch.id,
+        BatchEvent(EventKind.BATCH_FINISHED, label, summary.headline(), data=summary.as_dict()),
+    )
+    store.flush_events()
+    report_path = write_summary_and_report(results, summary, report=options.report)
+    return ApplyResult(summary, exit_code_for(summary, error), error, report_path)
+
+
+def sync_with_spec(
+    store: StateStore,
+    batch_id: int,
+    tasks: Sequence[TaskSpec],
+    retry: RetryRequest = NO_RETRY,
+) -> list[PlannedTask]:
+    """Decide every task and bring the stored tasks in line, as the start of `apply` does."""
+    planned = list(decide_tasks(tasks, store.stored_tasks(batch_id), retry))
+    store.sync_tasks(batch_id, sync_changes(planned))
+    return planned
+
+
+def sync_changes(planned: Sequence[PlannedTask]) -> list[TaskSync]:
+    return [_sync(item) for item in planned]
+
+
+def _sync(item: PlannedTask) -> TaskSync:
+    task = item.task
+    if task is None:
+        return TaskSync(item.task_id, "remove")
+    fields = {
+        "position": task.position,
+        "kind": task.kind,
+        "content_hash": task.content_hash,
+        "request": redacted_request(task),
+    }
+    match item.action:
+        case Action.CREATE:
+            return TaskSync(task.id, "insert" if item.stored is None else "refresh", **fields)
+        case Action.CHANGED | Action.RETRY:
+            return TaskSync(task.id, "new_round", **fields)
+    return TaskSync(task.id, "keep", position=task.position, request=fields["request"])
+
+
+def _jobs(
+    store: StateStore, batch: BatchRecord, planned: list[PlannedTask]
+) -> tuple[list[Job], dict[str, int]]:
+    """The tasks to drive, with the attempt a task left open (re-attach or look it up
+    first) and the rest of a retry wait; and each task's attempts for its current request."""
+    rows = store.scheduling_rows(batch.id)
+    open_attempts = {a.task_id: a for a in store.open_attempts(batch.id)}
+    now = now_utc()
+    jobs: list[Job] = []
+    tries: dict[str, int] = {}
+    for item in planned:
+        if item.action not in NEEDS_A_RUN or item.task is None:
+            continue
+        row = rows[item.task_id]
+        tries[item.task_id] = row.tries_this_round
+        delay = 0.0
+        if row.next_attempt_at is not None:
+            delay = max(0.0, (row.next_attempt_at - now).total_seconds())
+        jobs.append(Job(item.task, open_attempts.get(item.task_id), delay))
+    return jobs, tries
+
+
+def _stopped(stats: RunStats, error: BatchrunError | None) -> dict[str, object] | None:
+    if stats.interrupted:
+        return {"why": "interrupted", "message": "interrupted: run the same command again"}
+    if error is not None:
+        return {"why": "api_unavailable", "message": str(error)}
+    if stats.halted:
+        return {"why": "halted", **stats.halted}
+    if stats.budget_exhausted:
+        return {"why": "budget", "message": "the budget ran out: some tasks were not started"}
+    return None
+
+
+def exit_code_for(summary: BatchSummary, error: BatchrunError | None) -> ExitCode:
+    if summary.interrupted:
+        return ExitCode.INTERRUPTED
+    if error is not None:
+        return error.exit_code
+    if summary.halted:
+        return ExitCode.HALTED
+    if summary.budget_exhausted and summary.pending:
+        return ExitCode.BUDGET_EXHAUSTED
+    if summary.failed or summary.canceled or summary.file_errors:
+        return ExitCode.TASKS_FAILED
+    return ExitCode.OK

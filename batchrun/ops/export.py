@@ -1,0 +1,77 @@
+"""`export`: rebuild an instance's results directory from the state.
+
+Everything but downloaded files and artifacts is derived from the state, so it is simply
+written again. Files are fetched again (through the one `export_task`) only where they are
+missing: deleted, or never saved because the process died first. That needs the API; with
+`download=False` or no API key everything else is still written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batchrun.api_access import ApiAccess
+from batchrun.client import SkyvernClient
+from batchrun.export import remove_stale_temp_files
+from batchrun.export.task_export import ExportSettings, RunFilesClient, export_task
+from batchrun.ops.context import BatchContext
+from batchrun.ops.results import artifact_types, write_summary_and_report
+from batchrun.state import FINAL_TASK_STATES, BatchLock, BatchRecord
+from batchrun.summary import BatchSummary, summarise
+
+
+@dataclass
+class ExportReport:
+    results_dir: Path
+    summary: BatchSummary
+    tasks: int = 0  # task directories written
+    refetched: list[str] = field(default_factory=list)  # tasks whose files were fetched again
+    unrestored: dict[str, str] = field(default_factory=dict)  # task id -> why not
+    file_errors: list[str] = field(default_factory=list)  # "<task>: <file>: <error>"
+    report_path: Path | None = None
+
+
+async def export(
+    ctx: BatchContext,
+    batch: BatchRecord,
+    *,
+    access: ApiAccess | None,
+    report: bool = True,
+) -> ExportReport:
+    """Rewrite the results of `batch`; fetch missing files when `access` is given.
+
+    Takes the batch lock: it removes temporary files an active writer would own."""
+    with BatchLock(ctx.location.state_path, ctx.spec.name, batch.run_key):
+        if access is None:
+            return await _export(ctx, batch, None, report)
+        async with SkyvernClient(access.base_url, access.api_key) as client:
+            return await _export(ctx, batch, client, report)
+
+
+async def _export(
+    ctx: BatchContext, batch: BatchRecord, client: RunFilesClient | None, report: bool
+) -> ExportReport:
+    store, spec = ctx.store, ctx.spec
+    results = ctx.results_for(batch)
+    remove_stale_temp_files(results.path)
+    settings = ExportSettings(artifact_types(spec), spec.export.max_file_size)
+    wanted = {task.id for task in spec.tasks}
+    outcome = ExportReport(results.path, summarise(store, batch, wanted))
+    # Read one record at a time: a 100,000-task batch is never in memory.
+    for record in store.task_records(batch.id):
+        if record.task_id not in wanted or record.state not in FINAL_TASK_STATES:
+            continue
+        done = await export_task(
+            store, batch, results, record, settings, client=client, refetch=False
+        )
+        outcome.tasks += 1
+        if done.fetched:
+            outcome.refetched.append(record.task_id)
+        if done.unrestored is not None:
+            outcome.unrestored[record.task_id] = done.unrestored
+        outcome.file_errors += [f"{record.task_id}: {error}" for error in done.file_errors]
+    results.write_tables(r for r in store.task_records(batch.id) if r.task_id in wanted)
+    outcome.summary = summarise(store, batch, wanted, results_dir=results.path, spec_path=spec.path)
+    outcome.report_path = write_summary_and_report(results, outcome.summary, report=report)
+    return outcome

@@ -1,0 +1,80 @@
+"""`status`: where an instance stands, from the state alone: the summary model, what the
+next `apply` would do (the same decision `plan` shows), and the tasks needing attention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from batchrun.decide import NO_RETRY, Action, RetryRequest
+from batchrun.ops.context import BatchContext
+from batchrun.ops.plan import decide_tasks
+from batchrun.state import BatchRecord, TaskRecord
+from batchrun.summary import BatchSummary, summarise
+
+# States whose tasks are listed by default, in this order: what a person looks at first.
+ATTENTION_ORDER = (
+    "failed",
+    "canceled",
+    "running",
+    "submitting",
+    "retry_wait",
+    "pending",
+    "flagged",
+)
+DEFAULT_PER_STATE = 20
+
+
+@dataclass
+class Status:
+    batch: BatchRecord
+    summary: BatchSummary
+    next_apply: dict[Action, int]
+    listed: dict[str, list[TaskRecord]] = field(default_factory=dict)  # group -> tasks
+    hidden: dict[str, int] = field(default_factory=dict)  # group -> tasks not listed
+
+
+def status(
+    ctx: BatchContext,
+    batch: BatchRecord,
+    *,
+    per_state: int | None = DEFAULT_PER_STATE,
+    only_state: str | None = None,
+    retry: RetryRequest = NO_RETRY,
+) -> Status:
+    spec, store = ctx.spec, ctx.store
+    wanted = [task.id for task in spec.tasks]
+    summary = summarise(
+        store, batch, wanted, results_dir=ctx.results_for(batch).path, spec_path=spec.path
+    )
+    next_apply = dict.fromkeys(Action, 0)
+    for item in decide_tasks(spec.tasks, store.stored_tasks(batch.id), retry):
+        next_apply[item.action] += 1
+    result = Status(batch, summary, next_apply)
+    wanted_ids = set(wanted)
+    for record in store.task_records(batch.id):
+        if record.task_id not in wanted_ids:
+            continue
+        group = attention_group(record)
+        if group is None or (only_state is not None and group != only_state):
+            continue
+        listed = result.listed.setdefault(group, [])
+        if per_state is None or len(listed) < per_state:
+            listed.append(record)
+        else:
+            result.hidden[group] = result.hidden.get(group, 0) + 1
+    result.listed = {g: result.listed[g] for g in ATTENTION_ORDER if g in result.listed}
+    return result
+
+
+def attention_group(record: TaskRecord) -> str | None:
+    """The group a task is listed under, or None for a succeeded task with a good output."""
+    if record.state != "succeeded":
+        return record.state
+    return "flagged" if record.output_verdict in ("invalid", "empty") else None
+
+
+def iter_listed(result: Status) -> Iterator[tuple[str, TaskRecord]]:
+    for group, records in result.listed.items():
+        for record in records:
+            yield group, record

@@ -1,0 +1,302 @@
+"""The tasks of a batch instance: bringing them in line with the spec, and reading them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from batchrun.state.attempts import AttemptTable
+from batchrun.state.records import OPEN_PHASES, AttemptPhase, StoredTask, TaskRecord, TaskState
+from batchrun.state.rows import (
+    STORED_TASK_COLUMNS,
+    TASK_COLUMNS,
+    dt,
+    dumps,
+    loads,
+    now_utc,
+    stored_task,
+    task_record,
+    ts,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSync:
+    """What the start of an `apply` does to one stored task (see `batchrun.decide`).
+
+    `change`: "insert" (never stored), "refresh" (still never submitted: take the spec's
+    request), "new_round" (a changed request, or a retry the user asked for: pending again
+    with a fresh allowance of attempts), "keep" (as it stands), "remove" (no longer in the
+    spec).
+    """
+
+    task_id: str
+    change: str
+    position: int = 0
+    kind: str = "task"
+    content_hash: str = ""
+    request: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingRow:
+    """What the scheduler needs of a stored task to decide what to do next."""
+
+    task_id: str
+    state: TaskState
+    attempts: int
+    round_start: int
+    next_attempt_at: datetime | None
+    exported: bool
+
+    @property
+    def tries_this_round(self) -> int:
+        """Attempts made for the current request: the retry policy's allowance counts these."""
+        return self.attempts - self.round_start
+
+
+class TaskTable(AttemptTable):
+    def sync_tasks(self, batch_id: int, changes: Sequence[TaskSync]) -> None:
+        """Apply the start-of-`apply` decisions in one transaction."""
+        stamp = ts(now_utc())
+        by_change: dict[str, list[TaskSync]] = {}
+        for change in changes:
+            by_change.setdefault(change.change, []).append(change)
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO tasks (batch_id, task_id, position, kind, content_hash, request_json, "
+                "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        batch_id,
+                        c.task_id,
+                        c.position,
+                        c.kind,
+                        c.content_hash,
+                        _json(c.request),
+                        TaskState.PENDING,
+                        stamp,
+                    )
+                    for c in by_change.get("insert", [])
+                ],
+            )
+            conn.executemany(
+                "UPDATE tasks SET position = ?, kind = ?, content_hash = ?, request_json = ?, "
+                "removed = 0, updated_at = ? WHERE batch_id = ? AND task_id = ?",
+                [
+                    (
+                        c.position,
+                        c.kind,
+                        c.content_hash,
+                        _json(c.request),
+                        stamp,
+                        batch_id,
+                        c.task_id,
+                    )
+                    for c in by_change.get("refresh", [])
+                ],
+            )
+            conn.executemany(
+                "UPDATE tasks SET position = ?, kind = ?, content_hash = ?, request_json = ?, "
+                "state = ?, round_start = attempts, next_attempt_at = NULL, "
+                "failure_reason = NULL, end_status = NULL, finished_at = NULL, exported = 0, "
+                "removed = 0, updated_at = ? WHERE batch_id = ? AND task_id = ?",
+                [
+                    (
+                        c.position,
+                        c.kind,
+                        c.content_hash,
+                        _json(c.request),
+                        TaskState.PENDING,
+                        stamp,
+                        batch_id,
+                        c.task_id,
+                    )
+                    for c in by_change.get("new_round", [])
+                ],
+            )
+            # A task back in the spec after it was removed is exported again.
+            conn.executemany(
+                "UPDATE tasks SET position = ?, exported = exported * (1 - removed), removed = 0, "
+                "request_json = COALESCE(request_json, ?) WHERE batch_id = ? AND task_id = ?",
+                [
+                    (c.position, _json(c.request), batch_id, c.task_id)
+                    for c in by_change.get("keep", [])
+                ],
+            )
+            conn.executemany(
+                "UPDATE tasks SET removed = 1, updated_at = ? WHERE batch_id = ? AND task_id = ?",
+                [(stamp, batch_id, c.task_id) for c in by_change.get("remove", [])],
+            )
+
+    def stored_tasks(self, batch_id: int) -> dict[str, StoredTask]:
+        rows = self._conn.execute(
+            f"SELECT {STORED_TASK_COLUMNS} FROM tasks WHERE batch_id = ?", (batch_id,)
+        )
+        return {row["task_id"]: stored_task(row) for row in rows}
+
+    def stored_requests(self, batch_id: int, task_ids: Iterable[str]) -> dict[str, Any]:
+        """Attempt 1's request as each task last asked for it (for `plan`'s changed fields)."""
+        found: dict[str, Any] = {}
+        wanted = list(task_ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._conn.execute(
+                "SELECT task_id, request_json FROM tasks WHERE batch_id = ? AND task_id IN "
+                f"({', '.join('?' * len(chunk))})",
+                (batch_id, *chunk),
+            )
+            for row in rows:
+                if row["request_json"] is not None:
+                    found[row["task_id"]] = loads(row["request_json"])
+        return found
+
+    def scheduling_rows(self, batch_id: int) -> dict[str, SchedulingRow]:
+        rows = self._conn.execute(
+            "SELECT task_id, state, attempts, round_start, next_attempt_at, exported "
+            "FROM tasks WHERE batch_id = ? AND removed = 0",
+            (batch_id,),
+        )
+        return {
+            row["task_id"]: SchedulingRow(
+                task_id=row["task_id"],
+                state=TaskState(row["state"]),
+                attempts=row["attempts"],
+                round_start=row["round_start"],
+                next_attempt_at=dt(row["next_attempt_at"]),
+                exported=bool(row["exported"]),
+            )
+            for row in rows
+        }
+
+    def task_records(
+        self,
+        batch_id: int,
+        task_ids: Iterable[str] | None = None,
+        *,
+        include_removed: bool = False,
+    ) -> Iterator[TaskRecord]:
+        """Tasks in spec order (all of them, or just `task_ids`); removed ones only on request."""
+        if task_ids is None:
+            removed = "" if include_removed else " AND removed = 0"
+            cursor = self._conn.execute(
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE batch_id = ?{removed} ORDER BY position",
+                (batch_id,),
+            )
+            for row in cursor:
+                yield task_record(row)
+            return
+        wanted = list(task_ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._conn.execute(
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE batch_id = ? AND task_id IN "
+                f"({', '.join('?' * len(chunk))}) ORDER BY position",
+                (batch_id, *chunk),
+            ).fetchall()
+            for row in rows:
+                yield task_record(row)
+
+    def task_record(self, batch_id: int, task_id: str) -> TaskRecord | None:
+        return next(self.task_records(batch_id, [task_id]), None)
+
+    def task_state(self, batch_id: int, task_id: str) -> TaskState | None:
+        row = self._conn.execute(
+            "SELECT state FROM tasks WHERE batch_id = ? AND task_id = ?", (batch_id, task_id)
+        ).fetchone()
+        return TaskState(row["state"]) if row else None
+
+    def count_by_state(self, batch_id: int) -> dict[str, int]:
+        rows = self._conn.execute(
+            "SELECT state, COUNT(*) AS n FROM tasks WHERE batch_id = ? AND removed = 0 "
+            "GROUP BY state",
+            (batch_id,),
+        )
+        return {row["state"]: row["n"] for row in rows}
+
+    def record_export(
+        self,
+        batch_id: int,
+        task_id: str,
+        *,
+        files: list[dict[str, Any]],
+        artifacts: list[dict[str, Any]],
+        timeline: list[Any] | None,
+    ) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE tasks SET files_json = ?, artifacts_json = ?, timeline_json = ?, "
+                "exported = 1 WHERE batch_id = ? AND task_id = ?",
+                (
+                    dumps(files),
+                    dumps(artifacts),
+                    dumps(timeline) if timeline is not None else None,
+                    batch_id,
+                    task_id,
+                ),
+            )
+
+    def record_output_check(
+        self, batch_id: int, task_id: str, *, output: Any, verdict: str | None, error: str | None
+    ) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE tasks SET output_json = ?, output_verdict = ?, validation_error = ? "
+                "WHERE batch_id = ? AND task_id = ?",
+                (dumps(output), verdict, error, batch_id, task_id),
+            )
+
+    def cancel_task(self, batch_id: int, task_id: str, reason: str) -> None:
+        """Mark a task canceled and close its open attempts (their runs were canceled)."""
+        stamp = ts(now_utc())
+        with self._transaction() as conn:
+            # Their runs' real step counts are unknown: their reserved steps stay counted as
+            # spent, the safe side of a budget.
+            conn.execute(
+                "UPDATE attempts SET phase = ?, status = COALESCE(status, 'canceled'), "
+                "finished_at = ? WHERE batch_id = ? AND task_id = ? AND phase IN (?, ?, ?)",
+                (AttemptPhase.FINISHED, stamp, batch_id, task_id, *OPEN_PHASES),
+            )
+            conn.execute(
+                "UPDATE tasks SET state = ?, end_status = 'canceled', failure_reason = ?, "
+                "finished_at = ?, exported = 0, next_attempt_at = NULL, updated_at = ? "
+                "WHERE batch_id = ? AND task_id = ?",
+                (TaskState.CANCELED, reason, stamp, stamp, batch_id, task_id),
+            )
+
+
+def _json(value: Any) -> str | None:
+    return dumps(value) if value is not None else None
+
+
+SUMMARY_COLUMNS = (
+    "task_id, state, attempts, total_steps, started_at, finished_at, end_status, "
+    "failure_reason, run_id, files_json, artifacts_json, queued_s"
+)
+
+
+class SummaryReads(TaskTable):
+    def summary_rows(self, batch_id: int) -> Iterator[dict[str, Any]]:
+        """The light columns the summary counts, one task at a time (removed ones left out)."""
+        cursor = self._conn.execute(
+            f"SELECT {SUMMARY_COLUMNS} FROM tasks WHERE batch_id = ? AND removed = 0 "
+            "ORDER BY position",
+            (batch_id,),
+        )
+        for row in cursor:
+            yield {
+                "task_id": row["task_id"],
+                "state": row["state"],
+                "attempts": row["attempts"],
+                "total_steps": row["total_steps"],
+                "started_at": dt(row["started_at"]),
+                "finished_at": dt(row["finished_at"]),
+                "end_status": row["end_status"],
+                "failure_reason": row["failure_reason"],
+                "run_id": row["run_id"],
+                "files": loads(row["files_json"]) or [],
+                "artifacts": loads(row["artifacts_json"]) or [],
+                "queued_s": row["queued_s"] or 0.0,
+            }
