@@ -14,7 +14,13 @@ from batchrun.sim.server import start_simulator
 
 @click.command("sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=0, show_default=True, help="API port; 0 picks a free one.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="API port; 0 picks a free one.",
+)
 @click.option(
     "--scenario",
     "scenario_path",

@@ -46,6 +46,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    except OverflowError as exc:  # a port outside 0-65535 is refused before any syscall
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: port must be 0-65535") from exc
     sock.listen(2048)
     sock.setblocking(False)
     return sock
