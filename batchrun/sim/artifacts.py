@@ -30,7 +30,7 @@ class RunArtifacts(RunBook):
                     "download",
                     filename=spec.name,
                     file=spec,
-                    seed_key=f"{self.seed}|{run.run_id}|{index}|{spec.name}",
+                    seed_key=f"{run.seed}|{run.task_key}|{run.creation_index}|{index}|{spec.name}",
                 )
             )
         return blobs

@@ -8,13 +8,13 @@ needed. Answers are built by the parts it inherits: `responses` (run bodies), `a
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urldefrag
 
 from batchrun.sim.files import LinkSigner
+from batchrun.sim.ids import next_run_number
 from batchrun.sim.lifecycle import Run
 from batchrun.sim.listing import RunListing
 from batchrun.sim.requests import (
@@ -23,11 +23,19 @@ from batchrun.sim.requests import (
     TaskRunRequest,
     WorkflowRunRequest,
 )
+from batchrun.sim.responses import v2_title
 from batchrun.sim.runbook import ApiError, iso, naive_utc_now
 from batchrun.sim.scenario import Scenario
+from batchrun.sim.slots import SlotSchedule
+from batchrun.sim.store import RunStore
 from batchrun.sim.timeline import RunTimeline
 
 __all__ = ["ApiError", "Engine"]
+
+
+def _wr_num(run: Run) -> int:
+    """The number in a skyvern-2.0 run's second id (its workflow run), which is taken too."""
+    return int(run.wr_id.removeprefix("wr_")) if run.wr_id else 0
 
 
 def task_key_for_task(url: str | None, prompt: str) -> str:
@@ -49,24 +57,42 @@ class Engine(RunListing, RunTimeline):
         time_scale: float,
         signer: LinkSigner,
         clock: Callable[[], float] = time.monotonic,
+        store: RunStore | None = None,
     ) -> None:
         self.api_key = api_key
         self.base_seed = seed
         self.time_scale = time_scale
         self.signer = signer
         self.clock = clock
+        self.store = store
         self.on_run_created: Callable[[Run], None] = lambda run: None
         self.on_run_canceled: Callable[[Run], None] = lambda run: None
+        self.on_run_rescheduled: Callable[[Run], None] = lambda run: None
+        self.slots = SlotSchedule(scenario.account_concurrency)
         self.set_scenario(scenario)
-        self.reset()
+        self._forget_runs()
+        if store is not None:
+            self._load(store)
 
     # ----- state -------------------------------------------------------------------------
 
     def set_scenario(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if scenario.seed is not None else self.base_seed
+        if scenario.account_concurrency != self.slots.limit:
+            self.slots.limit = scenario.account_concurrency
+            # Runs already in flight count against the new limit; queued ones are re-planned.
+            now = self.clock()
+            in_flight = [run for run in self.runs if not run.state_at(now).is_done]
+            self._rescheduled(self.slots.reschedule(in_flight, now))
 
     def reset(self) -> None:
+        """Forgets every run, the stored ones too; ids still never repeat."""
+        self._forget_runs()
+        if self.store is not None:
+            self.store.clear()
+
+    def _forget_runs(self) -> None:
         self.runs: list[Run] = []  # creation order; the list endpoint reads it backwards
         self.by_id: dict[str, Run] = {}
         self.by_num: dict[int, Run] = {}
@@ -75,8 +101,29 @@ class Engine(RunListing, RunTimeline):
         self.requests_by_route: dict[str, int] = {}
         self.faults_injected: dict[str, int] = {}
         self.webhook_deliveries: list[dict[str, Any]] = []
-        # Ids look like Skyvern's 18-digit snowflakes; the seed keeps them reproducible.
-        self._next_num = 400_000_000_000_000_000 + random.Random(self.seed).randrange(10**15)
+        self.slots = SlotSchedule(self.scenario.account_concurrency)
+        self._num_floor = 0
+
+    def _load(self, store: RunStore) -> None:
+        now = self.clock()
+        for run in store.load(now_mono=now, now_wall=naive_utc_now()):
+            self._index(run)
+            self.creates_by_task[run.task_key] = self.creates_by_task.get(run.task_key, 0) + 1
+            self._num_floor = max(self._num_floor, run.num, _wr_num(run))
+        if self.slots.limit is not None:
+            in_flight = [run for run in self.runs if not run.state_at(now).is_done]
+            self._rescheduled(self.slots.reschedule(in_flight, now))
+
+    def _index(self, run: Run) -> None:
+        self.runs.append(run)
+        self.by_id[run.run_id] = run
+        if run.wr_id:
+            self.by_id[run.wr_id] = run
+        self.by_num[run.num] = run
+
+    def _save(self, runs: list[Run]) -> None:
+        if self.store is not None:
+            self.store.save(runs)
 
     def count_request(self, endpoint: str) -> None:
         self.requests_total += 1
@@ -86,8 +133,7 @@ class Engine(RunListing, RunTimeline):
         self.faults_injected[kind] = self.faults_injected.get(kind, 0) + 1
 
     def _take_num(self) -> int:
-        self._next_num += 1
-        return self._next_num
+        return next_run_number(self._num_floor)
 
     # ----- creation ----------------------------------------------------------------------
 
@@ -107,7 +153,7 @@ class Engine(RunListing, RunTimeline):
         # skyvern-2.0 ignores the title: only the url (and ids) are searchable.
         searchable = [request.url or "", run_id]
         if is_v2:
-            searchable += [wr_id or "", f"wpid_{num}", self._v2_title(num)]
+            searchable += [wr_id or "", f"wpid_{num}", v2_title(key)]
         else:
             searchable.append(request.title or "")
         return self._register(
@@ -186,21 +232,22 @@ class Engine(RunListing, RunTimeline):
             created_wall=naive_utc_now(),
             time_scale=self.time_scale,
             api_key=api_key,
+            seed=self.seed,
             wr_id=wr_id,
             search_text=search_text,
             tags=tags,
         )
-        self.runs.append(run)
-        self.by_id[run_id] = run
-        if wr_id:
-            self.by_id[wr_id] = run
-        self.by_num[num] = run
+        self.slots.admit(run)
+        self._index(run)
+        self._save([run])
         self.on_run_created(run)
         return run
 
     # ----- cancel ------------------------------------------------------------------------
 
-    def cancel(self, run_id: str) -> None:
+    def cancel(self, run_id: str, *, reschedule: bool = True) -> None:
+        """Cancels one run; `reschedule=False` leaves re-planning queued runs to the caller
+        (`reschedule_slots` once after many cancels, not once per cancel)."""
         run = self.find(run_id)
         if run is None or (run.run_type == "task_v2" and run_id == run.wr_id):
             raise ApiError(404, {"detail": f"Run not found {run_id}"})
@@ -209,7 +256,7 @@ class Engine(RunListing, RunTimeline):
         if run.run_type in ("task_v2", "workflow_run"):
             # Final runs keep their status, without error (a pending retry is revoked).
             if not state.is_final or state.retry_pending:
-                self._mark_canceled(run)
+                self._mark_canceled(run, reschedule)
             return
         if state.status == "timed_out":
             raise ApiError(500, {"error": "Unexpected error: TaskAlreadyTimeout"})
@@ -229,11 +276,24 @@ class Engine(RunListing, RunTimeline):
                     f"canceled for {run_id}"
                 },
             )
-        self._mark_canceled(run)
+        self._mark_canceled(run, reschedule)
 
-    def _mark_canceled(self, run: Run) -> None:
+    def _mark_canceled(self, run: Run, reschedule: bool) -> None:
         run.cancel_offset = max(0.0, self.clock() - run.created_mono)
+        self._save([run])
         self.on_run_canceled(run)
+        if reschedule:
+            self.reschedule_slots()
+
+    def reschedule_slots(self) -> None:
+        """After cancels: runs still queued for a slot may start earlier now."""
+        if self.slots.limit is not None:
+            self._rescheduled(self.slots.reschedule(None, self.clock()))
+
+    def _rescheduled(self, moved: list[Run]) -> None:
+        self._save(moved)
+        for run in moved:
+            self.on_run_rescheduled(run)
 
     # ----- admin -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from typing import Any
 
 from batchrun.sim.artifacts import RunArtifacts
@@ -28,6 +29,15 @@ _ECHOED_TASK_FIELDS = (
     "error_code_mapping",
 )
 _V1_ONLY_ECHO = ("max_screenshot_scrolls",)
+
+
+def v2_title(task_key: str) -> str:
+    """skyvern-2.0 lists the title its LLM gave the generated workflow, not the request's.
+
+    Picked by the task, not the run id, so the same batch reads the same on every start.
+    """
+    words = ("Extract", "Collect", "Review", "Fetch", "Gather")
+    return f"{words[zlib.crc32(task_key.encode()) % len(words)]} Website Information"
 
 
 class RunResponses(RunArtifacts):
@@ -153,20 +163,15 @@ class RunResponses(RunArtifacts):
             )
         return attempts
 
-    def _v2_title(self, num: int) -> str:
-        # skyvern-2.0 lists the title its LLM gave the generated workflow, not the request's.
-        words = ("Extract", "Collect", "Review", "Fetch", "Gather")
-        return f"{words[num % len(words)]} Website Information"
-
     def workflow_title(self, run: Run) -> str:
         if run.run_type == "task_v2":
             started = self.state(run).started_offset is not None
-            return self._v2_title(run.num) if started else "New Workflow"
+            return v2_title(run.task_key) if started else "New Workflow"
         workflow_id = run.request.get("workflow_id", "")
         return f"Workflow {workflow_id}"
 
     def _rng(self, run: Run, purpose: str) -> random.Random:
-        return random.Random(f"{self.seed}|{run.task_key}|{purpose}")
+        return random.Random(f"{run.seed}|{run.task_key}|{purpose}")
 
     def _output(self, run: Run, state: RunState) -> Any:
         rule = run.rule
