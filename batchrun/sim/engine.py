@@ -48,6 +48,9 @@ def task_key_for_workflow(workflow_id: str, parameters: dict[str, Any] | None) -
 
 
 class Engine(RunListing, RunTimeline):
+    """Creates and cancels runs, plans their starts under the account limit, keeps them in
+    the store when there is one, and counts what it served for `/_sim/stats`."""
+
     def __init__(
         self,
         scenario: Scenario,
@@ -68,9 +71,9 @@ class Engine(RunListing, RunTimeline):
         self.on_run_created: Callable[[Run], None] = lambda run: None
         self.on_run_canceled: Callable[[Run], None] = lambda run: None
         self.on_run_rescheduled: Callable[[Run], None] = lambda run: None
-        self.slots = SlotSchedule(scenario.account_concurrency)
-        self.set_scenario(scenario)
+        self.scenario = scenario
         self._forget_runs()
+        self.set_scenario(scenario)
         if store is not None:
             self._load(store)
 
@@ -110,9 +113,9 @@ class Engine(RunListing, RunTimeline):
             self._index(run)
             self.creates_by_task[run.task_key] = self.creates_by_task.get(run.task_key, 0) + 1
             self._num_floor = max(self._num_floor, run.num, _wr_num(run))
-        if self.slots.limit is not None:
-            in_flight = [run for run in self.runs if not run.state_at(now).is_done]
-            self._rescheduled(self.slots.reschedule(in_flight, now))
+        # Runs still queued are re-planned under this start's limit (or lack of one).
+        in_flight = [run for run in self.runs if not run.state_at(now).is_done]
+        self._rescheduled(self.slots.reschedule(in_flight, now))
 
     def _index(self, run: Run) -> None:
         self.runs.append(run)
