@@ -135,7 +135,7 @@ class RunArtifacts(RunBook):
     def run_artifacts(self, run_id: str, types: list[str] | None) -> list[dict[str, Any]]:
         run = self.find(run_id)
         # Skyvern looks tsk_ ids up by task id and wr_ ids by workflow run id, so a
-        # skyvern-2.0 run's tsk_v2_ id finds nothing (§18); unknown ids answer [] too.
+        # skyvern-2.0 run's tsk_v2_ id finds nothing on a real server; unknown ids answer [] too.
         if run is None or (run.run_type == "task_v2" and run_id == run.run_id):
             return []
         return [

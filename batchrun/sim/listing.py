@@ -72,7 +72,7 @@ class RunListing(RunResponses):
             "started_at": maybe_wall(run, state.started_offset),
             "finished_at": maybe_wall(run, state.finished),
             "created_at": iso(run.created_wall),
-            # A skyvern-2.0 run's generated workflow is not named in the list (§18).
+            # A real server does not name a skyvern-2.0 run's generated workflow in the list.
             "workflow_permanent_id": self._wpid(run) if run.is_workflow else None,
             "workflow_deleted": False,
             "script_run": False,

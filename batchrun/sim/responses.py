@@ -101,7 +101,7 @@ class RunResponses(RunArtifacts):
         if run.run_type != "task_v2":
             for name in _V1_ONLY_ECHO:
                 echo[name] = run.request.get(name)
-            # Null until the task starts, then the org default (§18).
+            # Null until the task starts, then the org default, as a real server answers.
             started = state.started_offset is not None
             echo["max_steps"] = run.request.get("max_steps", 10 if started else None)
         return echo
@@ -185,7 +185,7 @@ class RunResponses(RunArtifacts):
         schema = run.request.get("data_extraction_schema")
         v1_like = run.run_type not in ("task_v2",)
         if v1_like and run.request.get("url") and not self.scenario.v1_extracts_with_url:
-            return None  # skyvern-1.0 given a url navigates but does not extract (§18)
+            return None  # skyvern-1.0 given a url navigates but does not extract
         if schema is not None:
             if isinstance(schema, str):
                 try:
@@ -218,7 +218,7 @@ class RunResponses(RunArtifacts):
 
 
 def _as_creation_answer(run: Run, body: dict[str, Any]) -> None:
-    """What a real server's POST answers, seen on Skyvern 1.0.56 (skyvern-api.md §18)."""
+    """What a real server's POST answers, as seen on Skyvern 1.0.56."""
     # Nothing has run yet: no step count and no error list, not 0 and [].
     body["step_count"] = None
     body["errors"] = None

@@ -17,6 +17,7 @@ from batchrun.sim.engine import Engine
 from batchrun.sim.files import LinkSigner
 from batchrun.sim.lifecycle import Run
 from batchrun.sim.requests import TaskRunRequest
+from batchrun.sim.store import RunStore
 
 STARTED = {"running", "paused"}
 
@@ -29,12 +30,15 @@ class FakeClock:
         return self.now
 
 
-def engine_with_limit(limit: int | None, clock: FakeClock) -> Engine:
+def engine_with_limit(limit: int | None, clock: FakeClock, store: RunStore | None = None) -> Engine:
     # duration 1.0: queued at 0.05 s, starts at 0.15 s, ends at 1.0 s (a slot held 0.85 s).
     scenario = Scenario.from_dict(
         {"account_concurrency": limit, "rules": [{"match": {}, "duration": 1.0}]}
     )
-    return Engine(scenario, api_key="k", seed=0, time_scale=1.0, signer=LinkSigner(), clock=clock)
+    signer = LinkSigner()
+    return Engine(
+        scenario, api_key="k", seed=0, time_scale=1.0, signer=signer, clock=clock, store=store
+    )
 
 
 def statuses(engine: Engine, runs: list[Run]) -> list[str]:
@@ -169,3 +173,21 @@ def test_the_wait_survives_a_restart_on_a_store(simulator, tmp_path):
         first_run["finished_at"]
     )
     assert abs(handover) <= timedelta(milliseconds=1)
+
+
+def test_a_store_loaded_without_a_limit_lets_its_queued_runs_start(tmp_path):
+    clock = FakeClock()
+    store = RunStore.open(tmp_path / "sim.db")
+    limited = engine_with_limit(1, clock, store)
+    runs = [limited.create_task(TaskRunRequest(prompt=f"task {i}"), "k") for i in range(2)]
+    store.close()
+    assert runs[1].slot_wait == pytest.approx(0.85)  # stored while waiting for the one slot
+    store = RunStore.open(tmp_path / "sim.db")
+    try:
+        unlimited = engine_with_limit(None, clock, store)
+    finally:
+        store.close()
+    loaded = unlimited.find(runs[1].run_id)
+    assert loaded is not None and loaded.slot_wait == 0.0
+    clock.now += 0.5
+    assert statuses(unlimited, unlimited.runs) == ["running", "running"]
