@@ -43,11 +43,14 @@ class RunStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Written on the server's thread after being opened here; never used by two at once.
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=0)
         except (OSError, sqlite3.Error) as exc:
             raise UsageError(f"cannot open the simulator store {path}: {exc}") from exc
         store = cls(path, db)
         try:
+            # One simulator per store: two would each miss the other's runs. The lock is
+            # taken by the first read below and held until the store is closed.
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
             # WAL without a sync per commit: a write survives the process being killed,
             # which is what a resumed batch needs, and creating 100,000 runs stays fast.
             db.execute("PRAGMA journal_mode=WAL")
@@ -60,6 +63,13 @@ class RunStore:
                 raise UsageError(
                     f"the simulator store {path} has format {found[0]}, expected {_FORMAT}"
                 )
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if "locked" in str(exc):
+                raise UsageError(
+                    f"the simulator store {path} is in use by another simulator"
+                ) from exc
+            raise UsageError(f"the simulator store {path} is unreadable: {exc}") from exc
         except sqlite3.Error as exc:
             db.close()
             raise UsageError(f"the simulator store {path} is unreadable: {exc}") from exc

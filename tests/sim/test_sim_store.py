@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta
 
 import httpx
@@ -146,7 +147,7 @@ def test_a_store_with_a_mangled_row_or_in_a_folder_is_a_usage_error(tmp_path):
     store = tmp_path / "sim.db"
     with start_simulator(SCENARIO, store_path=store) as sim, api_client(sim) as client:
         client.post("/v1/run/tasks", json={"prompt": "q"})
-    with sqlite3.connect(store) as db:
+    with closing(sqlite3.connect(store)) as db, db:  # closed after: a store has one user
         db.execute("UPDATE runs SET record = '{\"num\": 1}'")
     with pytest.raises(UsageError, match="unreadable"):
         start_simulator(store_path=store)
@@ -172,3 +173,10 @@ def test_a_loaded_run_is_as_old_as_the_wall_time_since_its_creation(simulator, t
     assert run.created_mono == pytest.approx(990.0)
     assert run.state_at(1000.0).status == "completed"  # its 2 s ended while nobody watched
     assert run.state_at(990.5).status == "running"
+
+
+def test_a_store_serves_one_simulator_at_a_time(simulator, tmp_path):
+    store = tmp_path / "sim.db"
+    simulator(SCENARIO, store_path=store)
+    with pytest.raises(UsageError, match="in use by another simulator"):
+        start_simulator(SCENARIO, store_path=store)
