@@ -14,7 +14,13 @@ from batchrun.sim.server import start_simulator
 
 @click.command("sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=0, show_default=True, help="API port; 0 picks a free one.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="API port; 0 picks a free one.",
+)
 @click.option(
     "--scenario",
     "scenario_path",
@@ -22,14 +28,30 @@ from batchrun.sim.server import start_simulator
     help="Scenario YAML (rules and faults); the built-in demo scenario if omitted.",
 )
 @click.option("--api-key", default="sim-key", show_default=True, help="The key clients must send.")
-@click.option("--seed", default=0, show_default=True, help="Seed for outputs, ids and faults.")
-def sim_command(host: str, port: int, scenario_path: Path | None, api_key: str, seed: int) -> None:
+@click.option("--seed", default=0, show_default=True, help="Seed for outputs and faults.")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep runs in this SQLite file and load those already there, so a restart resumes.",
+)
+def sim_command(
+    host: str,
+    port: int,
+    scenario_path: Path | None,
+    api_key: str,
+    seed: int,
+    store_path: Path | None,
+) -> None:
     """Serve a Skyvern-compatible API on loopback (no account needed) until Ctrl-C."""
     scenario = Scenario.from_yaml(scenario_path) if scenario_path else demo_scenario()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with start_simulator(scenario, api_key=api_key, host=host, port=port, seed=seed) as simulator:
+    simulator = start_simulator(
+        scenario, api_key=api_key, host=host, port=port, seed=seed, store_path=store_path
+    )
+    with simulator:
         click.echo(f"SKYVERN_BASE_URL={simulator.base_url}")
         click.echo(f"SKYVERN_API_KEY={simulator.api_key}")
         click.echo(f"# files are served from {simulator.files_base_url}; Ctrl-C stops", err=True)

@@ -2,7 +2,9 @@
 
 Runs move through Skyvern's statuses in real time as a scenario scripts them; downloaded
 files come from a second origin; faults (429, 5xx, dropped connections, latency) can be
-injected; `/_sim/` admin endpoints expose per-run counters for tests and benchmarks.
+injected; `/_sim/` admin endpoints expose per-run counters for tests and benchmarks. With a
+store (`start_simulator(store_path=...)`, `batchrun sim --store`) runs outlive the process, so
+a resumed batch finds them again; run ids never repeat across starts.
 """
 
 from batchrun.sim.scenario import Faults, FileSpec, Rule, Scenario, demo_scenario

@@ -34,6 +34,7 @@ from batchrun.sim.requests import (
     parse_query,
 )
 from batchrun.sim.scenario import Scenario
+from batchrun.sim.store import RunStore
 from batchrun.sim.webhooks import WebhookSender
 
 SERVER_VERSION = "1.0.56"
@@ -43,11 +44,24 @@ Handler = Callable[[Request], Awaitable[Response]]
 class SimState:
     """Everything one simulator instance holds; shared by both origins and the admin API."""
 
-    def __init__(self, scenario: Scenario, *, api_key: str, seed: int, time_scale: float) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        api_key: str,
+        seed: int,
+        time_scale: float,
+        store: RunStore | None = None,
+    ) -> None:
         self.api_key = api_key
-        self.signer = LinkSigner()
+        self.signer = LinkSigner(store.signing_key() if store is not None else None)
         self.engine = Engine(
-            scenario, api_key=api_key, seed=seed, time_scale=time_scale, signer=self.signer
+            scenario,
+            api_key=api_key,
+            seed=seed,
+            time_scale=time_scale,
+            signer=self.signer,
+            store=store,
         )
         self.webhooks = WebhookSender(self.engine)
         self.file_origin = FileOrigin(self.signer, self._finished_blob)
@@ -185,11 +199,12 @@ def build_api_app(sim: SimState) -> Any:
         failed: list[str] = []
         for run_id in dict.fromkeys(body.run_ids):
             try:
-                engine.cancel(run_id)
+                engine.cancel(run_id, reschedule=False)
             except ApiError:
                 failed.append(run_id)
             else:
                 cancelled.append(run_id)
+        engine.reschedule_slots()  # once for the lot: re-planning is linear in queued runs
         return json_response({"cancelled": cancelled, "failed": failed})
 
     async def timeline(request: Request) -> Response:

@@ -93,8 +93,8 @@ class ArtifactBlob:
 class LinkSigner:
     """Mints and checks the second origin's links: HMAC over artifact id and expiry."""
 
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key if key is not None else secrets.token_bytes(32)
         self.files_base_url = ""
 
     def _signature(self, artifact_id: str, expiry: str) -> str:

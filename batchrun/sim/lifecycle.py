@@ -41,6 +41,8 @@ class Run:
         "run_id",
         "run_type",
         "search_text",
+        "seed",
+        "slot_wait",
         "tags",
         "task_key",
         "time_scale",
@@ -63,9 +65,11 @@ class Run:
         created_wall: datetime,
         time_scale: float,
         api_key: str,
+        seed: int = 0,
         wr_id: str | None = None,
         search_text: str = "",
         tags: frozenset[str] = frozenset(),
+        slot_wait: float = 0.0,
     ) -> None:
         self.num = num
         self.run_id = run_id
@@ -80,6 +84,7 @@ class Run:
         self.created_wall = created_wall
         self.time_scale = time_scale
         self.api_key = api_key  # the submitter's key signs its webhooks, as in Skyvern
+        self.seed = seed  # the seed in force at creation decides its output and file bytes
         self.wr_id = wr_id
         self.search_text = search_text
         self.tags = tags
@@ -87,6 +92,8 @@ class Run:
         self.polls = 0
         self.cancels = 0
         self.webhooks_sent = 0
+        # Seconds spent queued for a free account slot (see `slots`); shifts the start.
+        self.slot_wait = slot_wait
         self.phases = Phases.of(self)  # fixed at creation: a new scenario never rewrites a run
 
     @property
@@ -117,7 +124,7 @@ class Phases:
         rule, scale = run.rule, run.time_scale
         duration = rule.duration * scale
         queued = _CREATED_SHARE * duration
-        started = queued + _QUEUED_SHARE * duration + rule.queued * scale
+        started = queued + _QUEUED_SHARE * duration + rule.queued * scale + run.slot_wait
         pause_start = started + _RUNNING_HALF_SHARE * duration
         pause_end = pause_start + rule.pause * scale
         finish = pause_end + _RUNNING_HALF_SHARE * duration

@@ -3,6 +3,14 @@
 A scenario has `rules` (the first whose globs all match a run decides its outcome, timing,
 output and files) and `faults` (HTTP-level misbehaviour injected at given rates). Everything
 is validated up front so that a typo is a `UsageError` naming the key, never a surprise later.
+
+`account_concurrency: N` models a Skyvern Cloud plan's limit: at most N runs are `running` or
+`paused` (started, not yet done) at once. Further runs stay `queued` and start first in, first
+out as a slot frees (a run ends or is canceled); their `started_at`, and everything after it,
+shift by the time they waited, while `queued_at` stays when they were queued. Each run's start
+is planned when it is created from the times the N slots next free up; a cancel re-plans the
+runs still waiting (see `batchrun.sim.slots`). A workflow run gives its slot back when its
+attempt ends, also while a retry is pending. Unset, runs never wait for each other.
 """
 
 from __future__ import annotations
@@ -70,6 +78,29 @@ class Rule:
             fnmatch.fnmatchcase(fields.get(key, ""), pattern) for key, pattern in self.match.items()
         )
 
+    def as_data(self) -> dict[str, Any]:
+        """The rule in its scenario-file shape, which `rule_from_data` reads back."""
+        data: dict[str, Any] = {
+            "match": dict(self.match),
+            "outcomes": list(self.outcomes),
+            "duration": self.duration,
+            "steps": self.steps,
+            "failure_reason": self.failure_reason,
+            "files": [
+                {"name": spec.name, "size": spec.size, "corrupt": spec.corrupt}
+                for spec in self.files
+            ],
+            "pause": self.pause,
+            "queued": self.queued,
+            "retry_pending": self.retry_pending,
+            "error_code": self.error_code,
+        }
+        if self.has_output:
+            data["output"] = self.output
+        if self.refuse is not None:
+            data["refuse"] = {"status": self.refuse[0], "detail": self.refuse[1]}
+        return data
+
     def outcome_for(self, creation_index: int) -> str:
         """The terminal status of the n-th (0-based) creation of the same task; the last repeats."""
         return self.outcomes[min(creation_index, len(self.outcomes) - 1)]
@@ -110,6 +141,9 @@ class Scenario:
     # while it finalises the video.
     recording_ready_lag: float = 0.0
     webhook_attempts: int = 3
+    # At most this many runs started and not done at once (a Skyvern Cloud plan's limit);
+    # the rest stay queued, first in first out. None: no limit. See `batchrun.sim.slots`.
+    account_concurrency: int | None = None
 
     def rule_for(self, fields: dict[str, str]) -> Rule:
         for rule in self.rules:
@@ -148,6 +182,7 @@ class Scenario:
                 "final_screenshot_lag",
                 "recording_ready_lag",
                 "webhook_attempts",
+                "account_concurrency",
             },
         )
         rules_data = mapping.get("rules") or []
@@ -175,6 +210,9 @@ class Scenario:
                 mapping.get("recording_ready_lag", 0.0), "recording_ready_lag"
             ),
             webhook_attempts=reader.count(mapping.get("webhook_attempts", 3), "webhook_attempts"),
+            account_concurrency=reader.optional_positive(
+                mapping.get("account_concurrency"), "account_concurrency"
+            ),
         )
 
 
@@ -214,6 +252,13 @@ class _Reader:
     def count(self, value: Any, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.error(where, f"must be a whole number >= 0, got {value!r}")
+        return value
+
+    def optional_positive(self, value: Any, where: str) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.error(where, f"must be a whole number >= 1, got {value!r}")
         return value
 
     def optional_int(self, value: Any, where: str) -> int | None:
@@ -360,6 +405,11 @@ class _Reader:
             ),
             endpoints=endpoints,
         )
+
+
+def rule_from_data(data: Any, *, source: str) -> Rule:
+    """A rule from its scenario-file shape (what `Rule.as_data` gives), validated."""
+    return _Reader(source).rule(data, "rule")
 
 
 def demo_scenario() -> Scenario:

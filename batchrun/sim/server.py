@@ -21,6 +21,7 @@ import uvicorn
 from batchrun.errors import UsageError
 from batchrun.sim.app import SimState, build_api_app, build_file_app
 from batchrun.sim.scenario import Scenario
+from batchrun.sim.store import RunStore
 
 _START_TIMEOUT = 15.0
 
@@ -46,6 +47,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    except OverflowError as exc:  # a port outside 0-65535 is refused before any syscall
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: port must be 0-65535") from exc
     sock.listen(2048)
     sock.setblocking(False)
     return sock
@@ -82,10 +86,18 @@ class RunningSimulator:
         port: int,
         seed: int,
         time_scale: float,
+        store_path: Path | None = None,
     ) -> None:
         self.api_key = api_key
-        self._api_socket = _listen(host, port)
-        self._file_socket = _listen(host, 0)
+        # Opened first: an unreadable store is refused before any port is taken.
+        self._store = RunStore.open(store_path) if store_path is not None else None
+        try:
+            self._api_socket = _listen(host, port)
+            self._file_socket = _listen(host, 0)
+        except UsageError:
+            if self._store is not None:
+                self._store.close()
+            raise
         self.base_url = _origin(self._api_socket)
         self.files_base_url = _origin(self._file_socket)
         self._scenario = scenario
@@ -101,7 +113,11 @@ class RunningSimulator:
 
     def start(self) -> RunningSimulator:
         self._thread.start()
-        self._ready.result(timeout=_START_TIMEOUT)
+        try:
+            self._ready.result(timeout=_START_TIMEOUT)
+        except BaseException:
+            self.stop()  # a store that fails to load must not leave the ports taken
+            raise
         return self
 
     def _serve_in_thread(self) -> None:
@@ -114,7 +130,11 @@ class RunningSimulator:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.sim = SimState(
-            self._scenario, api_key=self.api_key, seed=self._seed, time_scale=self._time_scale
+            self._scenario,
+            api_key=self.api_key,
+            seed=self._seed,
+            time_scale=self._time_scale,
+            store=self._store,
         )
         self.sim.signer.files_base_url = self.files_base_url
         api = _uvicorn_server(build_api_app(self.sim))
@@ -174,6 +194,8 @@ class RunningSimulator:
         for sock in (self._api_socket, self._file_socket):
             with contextlib.suppress(OSError):
                 sock.close()
+        if self._store is not None and not self._thread.is_alive():
+            self._store.close()
 
     def __enter__(self) -> RunningSimulator:
         return self
@@ -195,10 +217,15 @@ def start_simulator(
     port: int = 0,
     seed: int = 0,
     time_scale: float = 1.0,
+    store_path: Path | None = None,
 ) -> RunningSimulator:
     """Serve a simulator in a background thread; returns once both origins are listening.
 
     `time_scale` multiplies every scripted duration (0.1 runs ten times faster).
+    `store_path`: keep the runs in this SQLite file (its folder is created) and load the
+    ones already there, so a simulator started again on it answers for them as a real
+    server would: same ids, statuses moved on by the wall time that passed. An unreadable
+    file is a `UsageError`.
     """
     if time_scale <= 0:
         raise UsageError("time_scale must be > 0")
@@ -210,5 +237,6 @@ def start_simulator(
         port=port,
         seed=seed,
         time_scale=time_scale,
+        store_path=store_path,
     )
     return simulator.start()

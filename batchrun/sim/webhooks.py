@@ -53,6 +53,13 @@ class WebhookSender:
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=10_000)
         engine.on_run_created = self.schedule
         engine.on_run_canceled = self.send_now
+        # A run whose start moved (account concurrency) is due at its new end; the entry
+        # already queued for it no longer matches and is skipped when it comes up.
+        engine.on_run_rescheduled = self.schedule
+        now = engine.clock()
+        for run in engine.runs:  # runs loaded from a store, still in flight
+            if not run.state_at(now).is_done:
+                self.schedule(run)
 
     def reset(self) -> None:
         self._due.clear()
@@ -79,9 +86,9 @@ class WebhookSender:
         while True:
             now = self.engine.clock()
             while self._due and self._due[0][0] <= now:
-                _, _, run_id, kind = heapq.heappop(self._due)
+                when, _, run_id, kind = heapq.heappop(self._due)
                 run = self.engine.find(run_id)
-                if run is not None and self._still_due(run, kind):
+                if run is not None and self._still_due(run, kind, when):
                     task = asyncio.get_running_loop().create_task(self._deliver_with_retries(run))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -90,10 +97,13 @@ class WebhookSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
 
-    def _still_due(self, run: Run, kind: str) -> bool:
+    def _still_due(self, run: Run, kind: str, when: float) -> bool:
         state = self.engine.state(run)
         if kind == "cancel":
             return True
+        phases = run.phases
+        if when != run.created_mono + (phases.finish if kind == "interim" else phases.final):
+            return False  # the run was rescheduled: a newer entry stands for it
         if kind == "interim":
             return state.retry_pending
         # A run canceled before its scripted end already sent its last word on cancel.
