@@ -24,10 +24,12 @@ from batchrun.spec.enums import (
 from batchrun.spec.value_types import (
     ExtractionSchemaRef,
     ProxyLocation,
+    StrictBool,
     choice,
     int_in,
     url_type,
 )
+from batchrun.spec.yaml_positions import DataPath
 
 Kind = Literal["task", "workflow"]
 
@@ -60,20 +62,20 @@ class RequestFields(SpecModel):
         None, description="Custom error codes the run may return (code -> condition)."
     )
     model: dict[str, Any] | None = Field(None, description="Model config, e.g. {model_name: ...}.")
-    publish_workflow: bool | None = Field(
+    publish_workflow: StrictBool | None = Field(
         None, description="Deprecated by Skyvern; true forces skyvern-2.0."
     )
-    include_action_history_in_verification: bool | None = None
+    include_action_history_in_verification: StrictBool | None = None
     # --- run-workflow only (§7) ---
     parameters: dict[str, Any] | None = Field(None, description="Workflow parameter values.")
-    reuse_browser_session: bool | None = None
+    reuse_browser_session: StrictBool | None = None
     max_elapsed_time_minutes: int_in(1, 480) | None = None  # type: ignore[valid-type]
-    ai_fallback: bool | None = None
+    ai_fallback: StrictBool | None = None
     browser_type: choice("browser type", BROWSER_TYPES) | None = None  # type: ignore[valid-type]
     run_metadata: dict[str, str] | None = Field(
         None, description="Run tags (workflows): at most 20 keys."
     )
-    template: bool | None = Field(
+    template: StrictBool | None = Field(
         None, description="Run a template workflow owned by another organization (query param)."
     )
     # --- both kinds ---
@@ -84,7 +86,7 @@ class RequestFields(SpecModel):
     totp_url: HttpUrl | None = None
     browser_session_id: str | None = None
     browser_profile_id: str | None = None
-    start_fresh_browser: bool | None = None
+    start_fresh_browser: StrictBool | None = None
     max_screenshot_scrolls: int_in(0, 1000) | None = None  # type: ignore[valid-type]
     extra_http_headers: dict[str, str] | None = None
     cdp_connect_headers: dict[str, str] | None = None
@@ -138,6 +140,37 @@ MERGED_MAPPING_FIELDS = frozenset(
 HEADER_FIELDS = {"user_agent": "x-user-agent"}
 WORKFLOW_HEADER_FIELDS = {"max_steps": "x-max-steps-override"}
 WORKFLOW_QUERY_FIELDS = frozenset({"template"})
+
+
+# The boolean request fields: a value filled whole from text (a CSV cell, an environment
+# variable) may spell them "true"/"false", since text has no other way to say it.
+BOOLEAN_FIELDS = frozenset(
+    {
+        "publish_workflow",
+        "include_action_history_in_verification",
+        "reuse_browser_session",
+        "ai_fallback",
+        "template",
+        "start_fresh_browser",
+    }
+)
+_TEXT_BOOLEANS = {"true": True, "false": False}
+
+
+def text_booleans(values: dict[str, Any], text_paths: list[DataPath]) -> dict[str, Any]:
+    """`values` with "true"/"false" turned into booleans where a whole text value (see
+    `Renderer.text_paths`) filled a boolean field of the task or of a retry escalation."""
+    for path in text_paths:
+        task_field = len(path) == 1
+        escalation_field = len(path) == 4 and path[:2] == ("retry", "escalate")
+        if not (task_field or escalation_field) or path[-1] not in BOOLEAN_FIELDS:
+            continue
+        parent: Any = values
+        for part in path[:-1]:
+            parent = parent[part]
+        if parent.get(path[-1]) in _TEXT_BOOLEANS:
+            parent[path[-1]] = _TEXT_BOOLEANS[parent[path[-1]]]
+    return values
 
 
 def fields_for_kind(kind: Kind) -> frozenset[str]:

@@ -46,6 +46,7 @@ from batchrun.spec.fields import (
     RequestFields,
     fields_for_kind,
     request_problems,
+    text_booleans,
 )
 from batchrun.spec.hashing import request_hash
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
@@ -369,8 +370,9 @@ class _SpecLoader:
         self, template: _Template, row: Row | None, position: int
     ) -> tuple[str | None, TaskSpec | None]:
         """The task's id (for the duplicate check) and the task, None if it has problems."""
-        renderer = Renderer(self._environ, row.values if row else None)
-        rendered = renderer.render(template.values)
+        is_csv = row is not None and row.header is not None
+        renderer = Renderer(self._environ, row.values if row else None, row_is_text=is_csv)
+        rendered = text_booleans(renderer.render(template.values), renderer.text_paths)
         for problem in renderer.problems:
             self._report_render_problem(template, row, problem)
         task_id = rendered.get("id")

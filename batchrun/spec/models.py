@@ -13,7 +13,15 @@ from pydantic import Field, model_validator
 
 from batchrun.spec.enums import ARTIFACT_TYPES, RETRY_ON_VALUES
 from batchrun.spec.fields import HttpUrl, RequestFields, SpecModel
-from batchrun.spec.value_types import Duration, PositiveDuration, Size, choice, int_in, pattern_type
+from batchrun.spec.value_types import (
+    Duration,
+    PositiveDuration,
+    Size,
+    StrictBool,
+    choice,
+    int_in,
+    pattern_type,
+)
 
 DEFAULT_BASE_URL = "https://api.skyvern.com"
 DEFAULT_API_KEY_ENV = "SKYVERN_API_KEY"
@@ -92,8 +100,8 @@ class BudgetSettings(SpecModel):
 
 
 class ExportSettingsModel(SpecModel):
-    screenshots: bool = False
-    recording: bool = False
+    screenshots: StrictBool = False
+    recording: StrictBool = False
     artifacts: list[choice("artifact type", ARTIFACT_TYPES)] = Field(  # type: ignore[valid-type]
         default_factory=list
     )

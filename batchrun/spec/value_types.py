@@ -74,6 +74,23 @@ def choice(label: str, values: Sequence[str], aliases: Mapping[str, str] | None 
     ]
 
 
+_BOOL_HINT = "(YAML 1.2: only true and false are booleans)"
+
+
+def _strict_bool(value: Any) -> bool:
+    # pydantic's lax bool would take yes, off, 0, 1 and "true": a spec says true or false.
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        raise ValueError(
+            f"expected true or false, got the string {describe(value)} (remove the quotes)"
+        )
+    raise ValueError(f"expected true or false, got {describe(value)} {_BOOL_HINT}")
+
+
+StrictBool = Annotated[bool, PlainValidator(_strict_bool), WithJsonSchema({"type": "boolean"})]
+
+
 def _reject_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got {describe(value)}")
