@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 parses as inf, which no JSON request body can carry.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
+
+
 def _jsonl_rows(text: str, display: str) -> RowsResult:
     rows: list[Row] = []
     issues: list[SpecIssue] = []
@@ -127,7 +136,7 @@ def _jsonl_rows(text: str, display: str) -> RowsResult:
         if not line.strip():
             continue
         try:
-            values = json.loads(line, parse_constant=_reject_constant)
+            values = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             issues.append(SpecIssue(display, line_number, exc.colno, f"invalid JSON: {exc.msg}"))
             continue

@@ -4,6 +4,7 @@ checked to be a valid JSON Schema before any run is paid for."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ class ExtractionSchemas:
 def _parse(text: str, display: str, relative: str) -> Any:
     if relative.lower().endswith(".json"):
         try:
-            return json.loads(text, parse_constant=_reject_constant)
+            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 [SpecIssue(display, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]
@@ -82,6 +83,14 @@ def _parse(text: str, display: str, relative: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses as inf, which no JSON request body can carry.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
 
 
 def _check(schema: dict[str, Any]) -> list[tuple[DataPath, str]]:

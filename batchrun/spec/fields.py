@@ -40,6 +40,11 @@ HttpUrl = url_type("the URL", ("http", "https"))
 BrowserAddress = url_type("browser_address", ("http", "https", "ws", "wss"))
 
 
+# Runs are billed per step and the server's own default is 10: ten thousand steps is far
+# beyond any real run, and a typo of a few digits more is caught here, not on the bill.
+MAX_STEPS = 10_000
+
+
 class SpecModel(BaseModel):
     """Base of every spec model: unknown keys are errors; YAML numbers are fine as text."""
 
@@ -93,8 +98,9 @@ class RequestFields(SpecModel):
     browser_address: BrowserAddress | None = None
     run_with: choice("run_with", RUN_WITH) | None = None  # type: ignore[valid-type]
     file_ids: list[str] | None = Field(None, max_length=50)
-    max_steps: int_in(1) | None = Field(  # type: ignore[valid-type]
-        None, description="Step cap (tasks: body; workflows: x-max-steps-override header)."
+    max_steps: int_in(1, MAX_STEPS) | None = Field(  # type: ignore[valid-type]
+        None,
+        description=f"Step cap, 1..{MAX_STEPS} (tasks: body; workflows: x-max-steps-override).",
     )
     user_agent: str | None = Field(
         None, description="Sent as the x-user-agent header (never 'skyvern-ui')."

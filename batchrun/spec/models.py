@@ -14,11 +14,13 @@ from pydantic import Field, model_validator
 from batchrun.spec.enums import ARTIFACT_TYPES, RETRY_ON_VALUES
 from batchrun.spec.fields import HttpUrl, RequestFields, SpecModel
 from batchrun.spec.value_types import (
+    MAX_SAFE_INT,
     Duration,
     PositiveDuration,
     Size,
     StrictBool,
     choice,
+    float_in,
     int_in,
     pattern_type,
 )
@@ -54,9 +56,13 @@ class ApiSettings(SpecModel):
 
 class BackoffSettings(SpecModel):
     initial: Duration = Field(5.0, description="Wait before the first retry.")
-    factor: float = Field(2.0, ge=1, le=10, description="Each further wait is this much longer.")
+    factor: float_in(1, 10) = Field(  # type: ignore[valid-type]
+        2.0, description="Each further wait is this much longer."
+    )
     max: Duration = Field(300.0, description="No wait is longer than this.")
-    jitter: float = Field(0.2, ge=0, le=1, description="Random spread, as a fraction of the wait.")
+    jitter: float_in(0, 1) = Field(  # type: ignore[valid-type]
+        0.2, description="Random spread, as a fraction of the wait."
+    )
 
 
 class Escalation(RequestFields):
@@ -91,10 +97,10 @@ class PollSettings(SpecModel):
 
 
 class BudgetSettings(SpecModel):
-    max_steps: int_in(1) | None = Field(  # type: ignore[valid-type]
+    max_steps: int_in(1, MAX_SAFE_INT) | None = Field(  # type: ignore[valid-type]
         None, description="Cap on the total steps spent."
     )
-    max_runs: int_in(1) | None = Field(  # type: ignore[valid-type]
+    max_runs: int_in(1, MAX_SAFE_INT) | None = Field(  # type: ignore[valid-type]
         None, description="Cap on the number of runs created."
     )
 

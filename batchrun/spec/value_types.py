@@ -97,9 +97,29 @@ def _reject_bool(value: Any) -> Any:
     return value
 
 
-def int_in(ge: int | None = None, le: int | None = None) -> Any:
+# Counts must fit where they end up: SQLite stores 64-bit integers and JSON readers (the
+# API's included) are exact only up to 2**53, so no integer field goes past that.
+MAX_SAFE_INT = 2**53
+
+
+def int_in(ge: int, le: int) -> Any:
     """An integer within bounds. pydantic's lax int takes `true` as 1: not here."""
+    if le > MAX_SAFE_INT:
+        raise ValueError(f"{le} is beyond what JSON and SQLite carry exactly")
     return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_reject_bool)]
+
+
+def float_in(ge: float, le: float) -> Any:
+    """A finite number within bounds; `true` is not 1.0 and 'nan' is not a number."""
+    return Annotated[
+        float, Field(ge=ge, le=le, allow_inf_nan=False), BeforeValidator(_reject_bool_number)
+    ]
+
+
+def _reject_bool_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {describe(value)}")
+    return value
 
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|h)?\s*$")
@@ -107,8 +127,12 @@ _DURATION_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(s|m|h)?\s*$"
 
 
+# Thirty days: longer than any batch is worth waiting on, and far inside a float's range.
+MAX_DURATION_SECONDS = 30 * 24 * 3600
+
+
 def parse_duration(value: Any) -> float:
-    """Seconds from `90`, `1.5`, `"90s"`, `"10m"` or `"1h"`."""
+    """Seconds from `90`, `1.5`, `"90s"`, `"10m"` or `"1h"`, at most 30 days."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
@@ -120,6 +144,8 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"a duration must be zero or more seconds, got {describe(value)}")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"a duration must be at most 30 days (720h), got {describe(value)}")
     return seconds
 
 
@@ -131,7 +157,10 @@ def _positive_duration(value: Any) -> float:
 
 
 _DURATION_SCHEMA = {
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_DURATION_SECONDS},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ],
     "examples": [90, "90s", "10m", "1h"],
 }
 Duration = Annotated[float, PlainValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
@@ -146,10 +175,14 @@ _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
 SIZE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([KkMmGgTt][Ii]?[Bb]|[Bb])?\s*$"
 
 
+# One petabyte: more than any file a run downloads or a spec reads, and inside 2**53.
+MAX_SIZE_BYTES = 10**15
+
+
 def parse_size(value: Any) -> int:
-    """Bytes from `1000`, `"10KB"`, `"5MB"`, `"1GB"`, `"2GiB"`."""
+    """Bytes from `1000`, `"10KB"`, `"5MB"`, `"1GB"`, `"2GiB"`, at most 1 PB."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
+        return _size_in_range(value, value)
     match = _SIZE.match(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(
@@ -158,11 +191,20 @@ def parse_size(value: Any) -> int:
     size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
     if size <= 0:
         raise ValueError(f"a size must be more than zero bytes, got {describe(value)}")
+    return _size_in_range(size, value)
+
+
+def _size_in_range(size: int, written: Any) -> int:
+    if size > MAX_SIZE_BYTES:
+        raise ValueError(f"a size must be at most 1 PB (1000TB), got {describe(written)}")
     return size
 
 
 _SIZE_SCHEMA = {
-    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": SIZE_PATTERN}],
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_SIZE_BYTES},
+        {"type": "string", "pattern": SIZE_PATTERN},
+    ],
     "examples": ["500MB", "1GB"],
 }
 Size = Annotated[int, PlainValidator(parse_size), WithJsonSchema(_SIZE_SCHEMA)]
