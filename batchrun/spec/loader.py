@@ -7,7 +7,7 @@ The order of work, and why:
    the defaults that fit, load its `for_each` rows, then for each row fill `{column}` and
    `${VAR}` in one pass *before* type-checking, so a placeholder may stand for a number or
    an engine; then resolve the extraction schema, check the API's cross-field constraints
-   for every attempt, and build the requests and their content hash.
+   for every attempt, and build the requests and their content hash (`task_builder`).
 Problems are collected, never raised one at a time, and each points at the YAML (or CSV,
 JSONL, schema file) position where the offending value was written.
 """
@@ -23,34 +23,20 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from batchrun.spec.batch import (
-    AttemptRequest,
-    Backoff,
-    BatchSpec,
-    ExportSettings,
-    PollPolicy,
-    RetryPolicy,
-    TaskSpec,
-)
-from batchrun.spec.enums import DEFAULT_ENGINE
+from batchrun.spec.batch import BatchSpec, ExportSettings, PollPolicy, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
 from batchrun.spec.expand import MAX_ROWS, Row, load_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
 from batchrun.spec.fields import (
     ALL_REQUEST_FIELDS,
-    HEADER_FIELDS,
     MERGED_MAPPING_FIELDS,
-    WORKFLOW_HEADER_FIELDS,
-    WORKFLOW_QUERY_FIELDS,
     Kind,
     RequestFields,
     fields_for_kind,
-    request_problems,
     text_booleans,
 )
-from batchrun.spec.hashing import request_hash
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
-from batchrun.spec.merge import Origin, apply_overrides, layer, source_of
+from batchrun.spec.merge import layer, source_of
 from batchrun.spec.models import (
     DEFAULT_BASE_URL,
     ForEach,
@@ -60,8 +46,9 @@ from batchrun.spec.models import (
     TaskEntry,
 )
 from batchrun.spec.source_files import read_text
+from batchrun.spec.task_builder import TaskBuilder, Template
 from batchrun.spec.validation import dotted, field_problems
-from batchrun.spec.value_types import describe, url_host, url_problem
+from batchrun.spec.value_types import describe, url_problem
 from batchrun.spec.yaml_positions import DataPath, PositionMap, load_yaml
 
 _NOT_DEFAULTS = {
@@ -83,17 +70,6 @@ def load_spec(
     loaded = load_yaml(text, display)
     loader = _SpecLoader(Path(path), loaded.positions, os.environ if environ is None else environ)
     return loader.load(loaded.data)
-
-
-@dataclass(frozen=True, slots=True)
-class _Template:
-    """One task entry laid over the defaults, ready to be filled per row."""
-
-    kind: Kind
-    entry_path: DataPath
-    values: dict[str, Any]
-    origin: Origin
-    for_each: Any = None  # the raw `for_each`, None when the entry has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +253,7 @@ class _SpecLoader:
 
     def _template(
         self, index: int, entry: Any, defaults: dict[str, Any], shared: dict[str, Any]
-    ) -> _Template | None:
+    ) -> Template | None:
         path: DataPath = ("tasks", index)
         if not isinstance(entry, dict):
             self._report(path, f"expected a task (a mapping), got {describe(entry)}")
@@ -327,9 +303,9 @@ class _SpecLoader:
         if "for_each" in entry and for_each is None:
             self._report((*path, "for_each"), "for_each is empty: give rows, csv or jsonl")
             return None
-        return _Template(kind, path, values, origin, for_each)
+        return Template(kind, path, values, origin, for_each)
 
-    def _expand(self, template: _Template, first_position: int) -> list[_Expanded]:
+    def _expand(self, template: Template, first_position: int) -> list[_Expanded]:
         rows: list[Row | None] = [None]
         if template.for_each is not None:
             loaded = self._rows(template)
@@ -344,7 +320,7 @@ class _SpecLoader:
                 tasks.append(_Expanded(task_id, task, template.entry_path, described))
         return tasks
 
-    def _rows(self, template: _Template) -> list[Row] | None:
+    def _rows(self, template: Template) -> list[Row] | None:
         path = (*template.entry_path, "for_each")
         renderer = Renderer(self._environ)
         raw = renderer.render(template.for_each, path)
@@ -367,7 +343,7 @@ class _SpecLoader:
         return result.rows
 
     def _task(
-        self, template: _Template, row: Row | None, position: int
+        self, template: Template, row: Row | None, position: int
     ) -> tuple[str | None, TaskSpec | None]:
         """The task's id (for the duplicate check) and the task, None if it has problems."""
         is_csv = row is not None and row.header is not None
@@ -387,11 +363,11 @@ class _SpecLoader:
                     template, row, problem.path, problem.message, at_key=problem.at_key
                 )
             return task_id, None
-        return task_id, _TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+        return task_id, TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
 
     def report_in_task(
         self,
-        template: _Template,
+        template: Template,
         row: Row | None,
         path: DataPath,
         message: str,
@@ -405,7 +381,7 @@ class _SpecLoader:
         self._report(source, message, at_key=at_key, note=note)
 
     def _report_render_problem(
-        self, template: _Template, row: Row | None, problem: RenderProblem
+        self, template: Template, row: Row | None, problem: RenderProblem
     ) -> None:
         if problem.missing_column is None or row is None:
             self.report_in_task(template, row, problem.path, problem.message)
@@ -463,149 +439,3 @@ def _value_at(values: Any, path: DataPath) -> Any:
             break
         current = current[part]
     return current
-
-
-class _TaskBuilder:
-    """Turns one validated, filled task entry into a TaskSpec (or reports why not)."""
-
-    def __init__(
-        self,
-        loader: _SpecLoader,
-        template: _Template,
-        row: Row | None,
-        entry: TaskEntry,
-        secrets: dict[str, str],
-    ) -> None:
-        self._loader = loader
-        self._template = template
-        self._row = row
-        self._entry = entry
-        self._secrets = secrets
-        self._kind = template.kind
-        self._ok = True
-
-    def _report(self, path: DataPath, message: str, *, at_key: bool = False) -> None:
-        self._ok = False
-        self._loader.report_in_task(self._template, self._row, path, message, at_key=at_key)
-
-    def build(self, position: int) -> TaskSpec | None:
-        entry = self._entry
-        allowed = fields_for_kind(self._kind)
-        base = {
-            name: getattr(entry, name)
-            for name in RequestFields.model_fields  # field order: stable request bodies
-            if name in allowed and getattr(entry, name) is not None
-        }
-        if self._kind == "task":
-            base.setdefault("engine", DEFAULT_ENGINE)
-        retry = entry.retry or RetrySettings()
-        base = self._resolve_schema(base, ("data_extraction_schema",))
-        base_problems = request_problems(self._kind, base)
-        for field_name, message in base_problems:
-            self._report((field_name,), message)
-        attempts = self._attempt_fields(base, retry, set(base_problems))
-        if not self._ok:
-            return None
-        requests = tuple(self._request(fields) for fields in attempts)
-        first = requests[0]
-        url = base.get("url")
-        return TaskSpec(
-            id=entry.id,
-            position=position,
-            kind=self._kind,
-            retry=RetryPolicy(
-                attempts=retry.attempts,
-                on=frozenset(retry.on),
-                backoff=Backoff(
-                    retry.backoff.initial,
-                    retry.backoff.factor,
-                    retry.backoff.max,
-                    retry.backoff.jitter,
-                ),
-            ),
-            timeout=entry.timeout,
-            output_schema=base.get("data_extraction_schema"),
-            content_hash=request_hash(self._kind, first.body, first.headers, first.query),
-            engine=base["engine"] if self._kind == "task" else None,
-            host=url_host(url) if isinstance(url, str) else None,
-            location=self._loader.location_of(self._template.entry_path),
-            requests=requests,
-            secrets=dict(self._secrets),
-        )
-
-    def _attempt_fields(
-        self, base: dict[str, Any], retry: RetrySettings, base_problems: set[tuple[str, str]]
-    ) -> list[dict[str, Any]]:
-        """Fields for attempts 1..N, N being the last attempt an escalation changes."""
-        escalations_path = source_of(self._template.origin, ("retry", "escalate"), ())
-        own_escalations = (
-            escalations_path[: len(self._template.entry_path)] == self._template.entry_path
-        )
-        allowed = fields_for_kind(self._kind)
-        steps: list[tuple[int, int, dict[str, Any]]] = []
-        for index, escalation in enumerate(retry.escalate):
-            where: DataPath = ("retry", "escalate", index)
-            if escalation.attempt > retry.attempts:
-                self._report(
-                    (*where, "attempt"),
-                    f"attempt {escalation.attempt} never happens "
-                    f"(retry.attempts is {retry.attempts})",
-                )
-            overrides = {}
-            for name in sorted(escalation.model_fields_set - {"attempt"}):
-                if name in allowed:
-                    overrides[name] = getattr(escalation, name)
-                elif own_escalations:
-                    self._report(
-                        (*where, name), f"{name!r} does not apply to a {self._kind}", at_key=True
-                    )
-            steps.append((escalation.attempt, index, overrides))
-        last = max((attempt for attempt, _, _ in steps), default=1)
-        attempts = [base]
-        for number in range(2, min(last, retry.attempts) + 1):
-            fields = base
-            applied: int | None = None
-            for attempt, index, overrides in steps:
-                if attempt <= number:
-                    fields = apply_overrides(fields, overrides, MERGED_MAPPING_FIELDS)
-                    applied = index
-            if applied is None:
-                attempts.append(base)
-                continue
-            where = ("retry", "escalate", applied)
-            fields = self._resolve_schema(fields, (*where, "data_extraction_schema"))
-            for field_name, message in request_problems(self._kind, fields):
-                if (field_name, message) not in base_problems:
-                    self._report(where, f"attempt {number}: {message}")
-            attempts.append(fields)
-        return attempts
-
-    def _resolve_schema(self, fields: dict[str, Any], where: DataPath) -> dict[str, Any]:
-        value = fields.get("data_extraction_schema")
-        if value is None:
-            return fields
-        resolved = self._loader.schemas.resolve(value)
-        self._loader.add_issues(resolved.issues)
-        for sub_path, message in resolved.problems:
-            self._report((*where, *sub_path), message)
-        if resolved.issues:
-            self._ok = False
-        return {**fields, "data_extraction_schema": resolved.schema}
-
-    def _request(self, fields: dict[str, Any]) -> AttemptRequest:
-        body: dict[str, Any] = {}
-        headers: dict[str, str] = {}
-        query: dict[str, str] = {}
-        if self._kind == "workflow":
-            body["workflow_id"] = self._entry.workflow_id
-        for name, value in fields.items():
-            if name in HEADER_FIELDS:
-                headers[HEADER_FIELDS[name]] = str(value)
-            elif self._kind == "workflow" and name in WORKFLOW_HEADER_FIELDS:
-                headers[WORKFLOW_HEADER_FIELDS[name]] = str(value)
-            elif self._kind == "workflow" and name in WORKFLOW_QUERY_FIELDS:
-                if value:
-                    query[name] = "true"
-            else:
-                body[name] = value
-        return AttemptRequest(body=body, headers=headers, query=query)

@@ -1,0 +1,206 @@
+"""From one validated, filled task entry to a `TaskSpec`: the request of every attempt
+(retry escalations applied), the extraction schema resolved, the content hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from batchrun.spec.batch import AttemptRequest, Backoff, RetryPolicy, TaskSpec
+from batchrun.spec.enums import DEFAULT_ENGINE
+from batchrun.spec.errors import SourceLocation, SpecIssue
+from batchrun.spec.expand import Row
+from batchrun.spec.extraction_schema import ExtractionSchemas
+from batchrun.spec.fields import (
+    HEADER_FIELDS,
+    MERGED_MAPPING_FIELDS,
+    WORKFLOW_HEADER_FIELDS,
+    WORKFLOW_QUERY_FIELDS,
+    Kind,
+    RequestFields,
+    fields_for_kind,
+    request_problems,
+)
+from batchrun.spec.hashing import request_hash
+from batchrun.spec.merge import Origin, apply_overrides, source_of
+from batchrun.spec.models import RetrySettings, TaskEntry
+from batchrun.spec.value_types import url_host
+from batchrun.spec.yaml_positions import DataPath
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """One task entry laid over the defaults, ready to be filled per row."""
+
+    kind: Kind
+    entry_path: DataPath
+    values: dict[str, Any]
+    origin: Origin
+    for_each: Any = None  # the raw `for_each`, None when the entry has none
+
+
+class TaskReporter(Protocol):
+    """What the builder needs from the loader: where to report, and shared resources."""
+
+    @property
+    def schemas(self) -> ExtractionSchemas: ...
+
+    def report_in_task(
+        self,
+        template: Template,
+        row: Row | None,
+        path: DataPath,
+        message: str,
+        *,
+        at_key: bool = False,
+    ) -> None: ...
+
+    def location_of(self, path: DataPath) -> SourceLocation: ...
+
+    def add_issues(self, issues: list[SpecIssue]) -> None: ...
+
+
+class TaskBuilder:
+    """Turns one validated, filled task entry into a TaskSpec (or reports why not)."""
+
+    def __init__(
+        self,
+        loader: TaskReporter,
+        template: Template,
+        row: Row | None,
+        entry: TaskEntry,
+        secrets: dict[str, str],
+    ) -> None:
+        self._loader = loader
+        self._template = template
+        self._row = row
+        self._entry = entry
+        self._secrets = secrets
+        self._kind = template.kind
+        self._ok = True
+
+    def _report(self, path: DataPath, message: str, *, at_key: bool = False) -> None:
+        self._ok = False
+        self._loader.report_in_task(self._template, self._row, path, message, at_key=at_key)
+
+    def build(self, position: int) -> TaskSpec | None:
+        entry = self._entry
+        allowed = fields_for_kind(self._kind)
+        base = {
+            name: getattr(entry, name)
+            for name in RequestFields.model_fields  # field order: stable request bodies
+            if name in allowed and getattr(entry, name) is not None
+        }
+        if self._kind == "task":
+            base.setdefault("engine", DEFAULT_ENGINE)
+        retry = entry.retry or RetrySettings()
+        base = self._resolve_schema(base, ("data_extraction_schema",))
+        base_problems = request_problems(self._kind, base)
+        for field_name, message in base_problems:
+            self._report((field_name,), message)
+        attempts = self._attempt_fields(base, retry, set(base_problems))
+        if not self._ok:
+            return None
+        requests = tuple(self._request(fields) for fields in attempts)
+        first = requests[0]
+        url = base.get("url")
+        return TaskSpec(
+            id=entry.id,
+            position=position,
+            kind=self._kind,
+            retry=RetryPolicy(
+                attempts=retry.attempts,
+                on=frozenset(retry.on),
+                backoff=Backoff(
+                    retry.backoff.initial,
+                    retry.backoff.factor,
+                    retry.backoff.max,
+                    retry.backoff.jitter,
+                ),
+            ),
+            timeout=entry.timeout,
+            output_schema=base.get("data_extraction_schema"),
+            content_hash=request_hash(self._kind, first.body, first.headers, first.query),
+            engine=base["engine"] if self._kind == "task" else None,
+            host=url_host(url) if isinstance(url, str) else None,
+            location=self._loader.location_of(self._template.entry_path),
+            requests=requests,
+            secrets=dict(self._secrets),
+        )
+
+    def _attempt_fields(
+        self, base: dict[str, Any], retry: RetrySettings, base_problems: set[tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Fields for attempts 1..N, N being the last attempt an escalation changes."""
+        escalations_path = source_of(self._template.origin, ("retry", "escalate"), ())
+        own_escalations = (
+            escalations_path[: len(self._template.entry_path)] == self._template.entry_path
+        )
+        allowed = fields_for_kind(self._kind)
+        steps: list[tuple[int, int, dict[str, Any]]] = []
+        for index, escalation in enumerate(retry.escalate):
+            where: DataPath = ("retry", "escalate", index)
+            if escalation.attempt > retry.attempts:
+                self._report(
+                    (*where, "attempt"),
+                    f"attempt {escalation.attempt} never happens "
+                    f"(retry.attempts is {retry.attempts})",
+                )
+            overrides = {}
+            for name in sorted(escalation.model_fields_set - {"attempt"}):
+                if name in allowed:
+                    overrides[name] = getattr(escalation, name)
+                elif own_escalations:
+                    self._report(
+                        (*where, name), f"{name!r} does not apply to a {self._kind}", at_key=True
+                    )
+            steps.append((escalation.attempt, index, overrides))
+        last = max((attempt for attempt, _, _ in steps), default=1)
+        attempts = [base]
+        for number in range(2, min(last, retry.attempts) + 1):
+            fields = base
+            applied: int | None = None
+            for attempt, index, overrides in steps:
+                if attempt <= number:
+                    fields = apply_overrides(fields, overrides, MERGED_MAPPING_FIELDS)
+                    applied = index
+            if applied is None:
+                attempts.append(base)
+                continue
+            where = ("retry", "escalate", applied)
+            fields = self._resolve_schema(fields, (*where, "data_extraction_schema"))
+            for field_name, message in request_problems(self._kind, fields):
+                if (field_name, message) not in base_problems:
+                    self._report(where, f"attempt {number}: {message}")
+            attempts.append(fields)
+        return attempts
+
+    def _resolve_schema(self, fields: dict[str, Any], where: DataPath) -> dict[str, Any]:
+        value = fields.get("data_extraction_schema")
+        if value is None:
+            return fields
+        resolved = self._loader.schemas.resolve(value)
+        self._loader.add_issues(resolved.issues)
+        for sub_path, message in resolved.problems:
+            self._report((*where, *sub_path), message)
+        if resolved.issues:
+            self._ok = False
+        return {**fields, "data_extraction_schema": resolved.schema}
+
+    def _request(self, fields: dict[str, Any]) -> AttemptRequest:
+        body: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        query: dict[str, str] = {}
+        if self._kind == "workflow":
+            body["workflow_id"] = self._entry.workflow_id
+        for name, value in fields.items():
+            if name in HEADER_FIELDS:
+                headers[HEADER_FIELDS[name]] = str(value)
+            elif self._kind == "workflow" and name in WORKFLOW_HEADER_FIELDS:
+                headers[WORKFLOW_HEADER_FIELDS[name]] = str(value)
+            elif self._kind == "workflow" and name in WORKFLOW_QUERY_FIELDS:
+                if value:
+                    query[name] = "true"
+            else:
+                body[name] = value
+        return AttemptRequest(body=body, headers=headers, query=query)
