@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from batchrun.spec.errors import SourceLocation
+from batchrun.spec.errors import SourceLocation, SpecIssue
 from batchrun.spec.interpolate import redact
 
 
@@ -111,3 +111,5 @@ class BatchSpec:
     export: ExportSettings
     poll: PollPolicy
     tasks: list[TaskSpec]
+    # Valid but likely not what the author meant (`validate` prints them; never fatal here).
+    warnings: list[SpecIssue] = field(default_factory=list)

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from batchrun.spec.advice import runs_budget_too_small, timeout_before_first_poll
 from batchrun.spec.batch import BatchSpec, ExportSettings, PollPolicy, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
 from batchrun.spec.expand import MAX_ROWS, Row, load_rows
@@ -86,6 +87,8 @@ class _SpecLoader:
         self._positions = positions
         self._environ = environ
         self._issues = IssueCollector()
+        self._warnings = IssueCollector()
+        self._poll_interval: float | None = None  # known once the settings are valid
         self._schemas = ExtractionSchemas(path, positions.path)
 
     # ----- reporting -------------------------------------------------------------------
@@ -117,6 +120,7 @@ class _SpecLoader:
             message = f"the spec must be a mapping with 'name' and 'tasks', got {describe(data)}"
             raise SpecError([SpecIssue.at(where, message)])
         settings = self._settings(data)
+        self._poll_interval = settings.poll.interval if settings is not None else None
         defaults = self._defaults(data)
         # A broken top-level retry/timeout is reported once; tasks are checked without it.
         shared = {key: data[key] for key in ("retry", "timeout") if key in data}
@@ -127,6 +131,10 @@ class _SpecLoader:
         base_url = self._base_url(settings)
         self._issues.raise_if_any()
         assert settings is not None and base_url is not None
+        max_runs = settings.budget.max_runs
+        too_few = runs_budget_too_small(max_runs, len(tasks)) if max_runs else None
+        if too_few:
+            self._warnings.add(self._positions.value(("budget", "max_runs")), too_few)
         return BatchSpec(
             name=settings.name,
             path=self._path,
@@ -145,6 +153,7 @@ class _SpecLoader:
             ),
             poll=PollPolicy(settings.poll.interval, settings.poll.max_interval),
             tasks=tasks,
+            warnings=self._warnings.in_order(),
         )
 
     def _settings(self, data: dict[str, Any]) -> SpecSettings | None:
@@ -363,7 +372,12 @@ class _SpecLoader:
                     template, row, problem.path, problem.message, at_key=problem.at_key
                 )
             return task_id, None
-        return task_id, TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+        task = TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+        if task is not None and task.timeout is not None and self._poll_interval is not None:
+            early = timeout_before_first_poll(task.timeout, self._poll_interval)
+            if early:
+                self.warn_in_task(template, ("timeout",), early)
+        return task_id, task
 
     def report_in_task(
         self,
@@ -416,6 +430,11 @@ class _SpecLoader:
             self._report(id_path, message)
 
     # ----- for the task builder ----------------------------------------------------------
+
+    def warn_in_task(self, template: Template, path: DataPath, message: str) -> None:
+        # No row note: a warning is about what was written, said once for all its rows.
+        source = source_of(template.origin, path, template.entry_path)
+        self._warnings.add(self._positions.value(source), f"{dotted(source)}: {message}")
 
     def location_of(self, path: DataPath) -> SourceLocation:
         return self._positions.value(path)

@@ -6,8 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from batchrun.spec.advice import (
+    INVALID_OUTPUT_WITHOUT_SCHEMA,
+    NO_OUTPUT,
+    OBJECT_WITHOUT_PROPERTIES,
+    invalid_output_unchecked,
+    object_without_properties,
+    returns_no_output,
+)
 from batchrun.spec.batch import AttemptRequest, Backoff, RetryPolicy, TaskSpec
-from batchrun.spec.enums import DEFAULT_ENGINE
+from batchrun.spec.enums import DEFAULT_ENGINE, INVALID_OUTPUT
 from batchrun.spec.errors import SourceLocation, SpecIssue
 from batchrun.spec.expand import Row
 from batchrun.spec.extraction_schema import ExtractionSchemas
@@ -59,6 +67,8 @@ class TaskReporter(Protocol):
 
     def add_issues(self, issues: list[SpecIssue]) -> None: ...
 
+    def warn_in_task(self, template: Template, path: DataPath, message: str) -> None: ...
+
 
 class TaskBuilder:
     """Turns one validated, filled task entry into a TaskSpec (or reports why not)."""
@@ -78,6 +88,10 @@ class TaskBuilder:
         self._secrets = secrets
         self._kind = template.kind
         self._ok = True
+        # (attempt, index, overrides) of each retry escalation, in list order.
+        self._steps: list[tuple[int, int, dict[str, Any]]] = []
+        # For attempts 2..N: the escalations (indices) applied to it, in order.
+        self._applied: list[list[int]] = []
 
     def _report(self, path: DataPath, message: str, *, at_key: bool = False) -> None:
         self._ok = False
@@ -101,6 +115,7 @@ class TaskBuilder:
         attempts = self._attempt_fields(base, retry, set(base_problems))
         if not self._ok:
             return None
+        self._advise(attempts, retry)
         requests = tuple(self._request(fields) for fields in attempts)
         first = requests[0]
         url = base.get("url")
@@ -137,7 +152,7 @@ class TaskBuilder:
             escalations_path[: len(self._template.entry_path)] == self._template.entry_path
         )
         allowed = fields_for_kind(self._kind)
-        steps: list[tuple[int, int, dict[str, Any]]] = []
+        steps = self._steps
         for index, escalation in enumerate(retry.escalate):
             where: DataPath = ("retry", "escalate", index)
             if escalation.attempt > retry.attempts:
@@ -160,10 +175,12 @@ class TaskBuilder:
         for number in range(2, min(last, retry.attempts) + 1):
             fields = base
             applied: int | None = None
+            self._applied.append([])
             for attempt, index, overrides in steps:
                 if attempt <= number:
                     fields = apply_overrides(fields, overrides, MERGED_MAPPING_FIELDS)
                     applied = index
+                    self._applied[-1].append(index)
             if applied is None:
                 attempts.append(base)
                 continue
@@ -174,6 +191,41 @@ class TaskBuilder:
                     self._report(where, f"attempt {number}: {message}")
             attempts.append(fields)
         return attempts
+
+    def _advise(self, attempts: list[dict[str, Any]], retry: RetrySettings) -> None:
+        """Warn about what loads but will not work as it reads (see `advice`)."""
+        warn = self._loader.warn_in_task
+        template = self._template
+        base = attempts[0]
+        if returns_no_output(base):
+            warn(template, ("engine",), NO_OUTPUT)
+        for number, fields in enumerate(attempts[1:], start=2):
+            if returns_no_output(fields) and not returns_no_output(attempts[number - 2]):
+                warn(template, self._escalation_cause(number), f"attempt {number}: {NO_OUTPUT}")
+        if object_without_properties(base.get("data_extraction_schema")):
+            warn(template, ("data_extraction_schema",), OBJECT_WITHOUT_PROPERTIES)
+        for _, index, overrides in self._steps:
+            value = overrides.get("data_extraction_schema")
+            if value is not None and object_without_properties(
+                self._loader.schemas.resolve(value).schema
+            ):
+                where: DataPath = ("retry", "escalate", index, "data_extraction_schema")
+                warn(template, where, OBJECT_WITHOUT_PROPERTIES)
+        if invalid_output_unchecked(self._kind, retry.on, attempts):
+            warn(
+                template,
+                ("retry", "on", retry.on.index(INVALID_OUTPUT)),
+                INVALID_OUTPUT_WITHOUT_SCHEMA,
+            )
+
+    def _escalation_cause(self, number: int) -> DataPath:
+        """The escalation value that made attempt `number` ask skyvern-1.0 for an output."""
+        for index in reversed(self._applied[number - 2]):
+            overrides = self._steps[index][2]
+            for key in ("engine", "url", "data_extraction_schema"):
+                if key in overrides:
+                    return ("retry", "escalate", index, key)
+        return ("retry", "escalate")
 
     def _resolve_schema(self, fields: dict[str, Any], where: DataPath) -> dict[str, Any]:
         value = fields.get("data_extraction_schema")

@@ -149,6 +149,11 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def describe_seconds(seconds: float) -> str:
+    """`90s`, `1.5s`: a duration for messages."""
+    return f"{seconds:g}s"
+
+
 def _positive_duration(value: Any) -> float:
     seconds = parse_duration(value)
     if seconds <= 0:
