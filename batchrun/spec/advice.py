@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchrun.spec.enums import INVALID_OUTPUT
+from batchrun.spec.models import HaltSettings
 from batchrun.spec.value_types import describe_seconds
 
 # Skyvern's v1 engine runs no extraction when the task starts at a URL: its output is null
@@ -71,11 +72,25 @@ def timeout_before_first_poll(timeout: float, poll_interval: float) -> str | Non
     )
 
 
+def halt_rate_unreachable(halt: HaltSettings, task_count: int) -> str | None:
+    """A failure rate that needs more ended tasks than the batch has never halts it."""
+    if halt.max_failure_rate is None or halt.min_ended <= task_count:
+        return None
+    return (
+        f"halt.min_ended is {halt.min_ended} but the batch has {_tasks(task_count)}: "
+        "max_failure_rate never applies"
+    )
+
+
 def runs_budget_too_small(max_runs: int, task_count: int) -> str | None:
     if max_runs >= task_count:
         return None
     never = task_count - max_runs
     return (
-        f"budget.max_runs is {max_runs} but the batch has {task_count} tasks: "
+        f"budget.max_runs is {max_runs} but the batch has {_tasks(task_count)}: "
         f"at least {never} task{'s' if never != 1 else ''} will never run"
     )
+
+
+def _tasks(count: int) -> str:
+    return f"{count} task{'s' if count != 1 else ''}"

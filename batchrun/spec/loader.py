@@ -23,8 +23,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from batchrun.spec.advice import runs_budget_too_small, timeout_before_first_poll
-from batchrun.spec.batch import BatchSpec, ExportSettings, PollPolicy, TaskSpec
+from batchrun.spec.advice import (
+    halt_rate_unreachable,
+    runs_budget_too_small,
+    timeout_before_first_poll,
+)
+from batchrun.spec.batch import BatchSpec, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
 from batchrun.spec.expand import MAX_ROWS, Row, load_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
@@ -46,6 +50,7 @@ from batchrun.spec.models import (
     SpecSettings,
     TaskEntry,
 )
+from batchrun.spec.policies import export_settings, halt_policy, poll_policy
 from batchrun.spec.source_files import read_text
 from batchrun.spec.task_builder import TaskBuilder, Template
 from batchrun.spec.validation import dotted, field_problems
@@ -135,6 +140,10 @@ class _SpecLoader:
         too_few = runs_budget_too_small(max_runs, len(tasks)) if max_runs else None
         if too_few:
             self._warnings.add(self._positions.value(("budget", "max_runs")), too_few)
+        halt = settings.halt
+        unreachable = halt_rate_unreachable(halt, len(tasks)) if halt else None
+        if unreachable:
+            self._warnings.add(self._positions.value(("halt", "min_ended")), unreachable)
         return BatchSpec(
             name=settings.name,
             path=self._path,
@@ -145,14 +154,11 @@ class _SpecLoader:
             budget_max_steps=settings.budget.max_steps,
             budget_max_runs=settings.budget.max_runs,
             results_dir=Path(settings.results),
-            export=ExportSettings(
-                screenshots=settings.export.screenshots,
-                recording=settings.export.recording,
-                artifacts=tuple(settings.export.artifacts),
-                max_file_size=settings.export.max_file_size,
-            ),
-            poll=PollPolicy(settings.poll.interval, settings.poll.max_interval),
+            export=export_settings(settings.export),
+            poll=poll_policy(settings.poll),
             tasks=tasks,
+            halt=halt_policy(settings.halt),
+            diff_ignore=tuple(settings.diff.ignore),
             warnings=self._warnings.in_order(),
         )
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from batchrun.spec.enums import ARTIFACT_TYPES, RETRY_ON_VALUES
+from batchrun.spec.enums import ARTIFACT_TYPES, DEFAULT_HALT_ON, HALT_MODES, RETRY_ON_VALUES
 from batchrun.spec.fields import HttpUrl, RequestFields, SpecModel
 from batchrun.spec.value_types import (
     MAX_SAFE_INT,
     Duration,
+    OutputPath,
     PositiveDuration,
+    Rate,
     Size,
     StrictBool,
     choice,
@@ -117,6 +119,41 @@ class ExportSettingsModel(SpecModel):
     )
 
 
+class HaltSettings(SpecModel):
+    """When to stop starting runs: after too many failed tasks, or too high a share."""
+
+    max_failures: int_in(1, MAX_SAFE_INT) | None = Field(  # type: ignore[valid-type]
+        None, description="Stop once this many tasks ended failed."
+    )
+    max_failure_rate: Rate | None = Field(
+        None, description="Stop once this share of the ended tasks failed: '30%' or 0.3."
+    )
+    min_ended: int_in(0, MAX_SAFE_INT) = Field(  # type: ignore[valid-type]
+        20, description="max_failure_rate counts only after this many tasks ended."
+    )
+    on: list[choice("end status", RETRY_ON_VALUES)] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(DEFAULT_HALT_ON),
+        min_length=1,
+        description="End statuses that count as failed (default: all but canceled).",
+    )
+    mode: choice("halt mode", HALT_MODES) = Field(  # type: ignore[valid-type]
+        "soon", description="soon: let runs in flight finish; now: cancel them."
+    )
+
+    @model_validator(mode="after")
+    def _a_threshold(self) -> HaltSettings:
+        if self.max_failures is None and self.max_failure_rate is None:
+            raise ValueError("needs max_failures or max_failure_rate (or both)")
+        return self
+
+
+class DiffSettings(SpecModel):
+    ignore: list[OutputPath] = Field(
+        default_factory=list,
+        description="Output paths a diff ignores, e.g. '$.scraped_at', '$.items[*].seen_at'.",
+    )
+
+
 class ForEach(SpecModel):
     """Where the rows come from: exactly one of `rows`, `csv`, `jsonl`."""
 
@@ -166,6 +203,8 @@ class SpecSettings(SpecModel):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     results: str = Field("results", min_length=1, description="The results directory.")
     export: ExportSettingsModel = Field(default_factory=ExportSettingsModel)
+    halt: HaltSettings | None = Field(None, description="Stop a batch that keeps failing.")
+    diff: DiffSettings = Field(default_factory=DiffSettings)
 
 
 class SpecFile(SpecSettings):

@@ -215,6 +215,67 @@ _SIZE_SCHEMA = {
 Size = Annotated[int, PlainValidator(parse_size), WithJsonSchema(_SIZE_SCHEMA)]
 
 
+_RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+RATE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"
+
+
+def parse_rate(value: Any) -> float:
+    """A fraction 0..1 from `0.3` or `"30%"` (0% to 100%)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not (math.isfinite(value) and 0 <= value <= 1):
+            raise ValueError(
+                f"a rate is a fraction from 0 to 1 or a percentage such as '30%', "
+                f"got {describe(value)}"
+            )
+        return float(value)
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"expected a rate such as 0.3 or '30%', got {describe(value)}")
+    percent = float(match.group(1))
+    if percent > 100:
+        raise ValueError(f"a percentage is at most 100%, got {describe(value)}")
+    return percent / 100
+
+
+_RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1},
+        {"type": "string", "pattern": RATE_PATTERN},
+    ],
+    "examples": ["30%", 0.3],
+}
+Rate = Annotated[float, PlainValidator(parse_rate), WithJsonSchema(_RATE_SCHEMA)]
+
+# Output paths: `$` then `.name`, `['name']`, `[3]`, `[*]` or `.*` steps (a JSONPath subset).
+_OUTPUT_PATH_STEP = r"(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\*|\[\*\]|\[[0-9]+\]|\['[^'\]]+'\])"
+OUTPUT_PATH_PATTERN = rf"^\${_OUTPUT_PATH_STEP}+$"
+_OUTPUT_PATH = re.compile(OUTPUT_PATH_PATTERN)
+
+
+def _check_output_path(value: Any) -> str:
+    example = "'$.items[*].seen_at'"
+    if not isinstance(value, str):
+        raise ValueError(f"expected an output path such as {example}, got {describe(value)}")
+    if value.strip() == "$":
+        raise ValueError("'$' would ignore the whole output; name a part of it, e.g. '$.a'")
+    if not _OUTPUT_PATH.match(value):
+        # The commonest slip is leaving out the `$.`: suggest it when that is all it takes.
+        fixed = f"$.{value}"
+        hint = f"; did you mean {fixed!r}?" if _OUTPUT_PATH.match(fixed) else ""
+        raise ValueError(
+            f"{describe(value)} is not an output path: '$' then .name, ['name'], [3], [*] "
+            f"or .* steps{hint}"
+        )
+    return value
+
+
+OutputPath = Annotated[
+    str,
+    PlainValidator(_check_output_path),
+    WithJsonSchema({"type": "string", "pattern": OUTPUT_PATH_PATTERN}),
+]
+
+
 def url_type(label: str, schemes: tuple[str, ...]) -> Any:
     """A URL whose scheme is one of `schemes` and that names a host."""
 
