@@ -15,7 +15,12 @@ from jsonschema.validators import validator_for
 
 from batchrun.spec.errors import SpecError, SpecIssue
 from batchrun.spec.hashing import canonical_json
-from batchrun.spec.source_files import display_path_near, read_text
+from batchrun.spec.source_files import (
+    DEFAULT_MAX_INPUT_BYTES,
+    RAISE_HINT,
+    display_path_near,
+    read_text,
+)
 from batchrun.spec.yaml_positions import DataPath, load_yaml
 
 
@@ -29,8 +34,11 @@ class ResolvedSchema:
 class ExtractionSchemas:
     """Resolves and checks schemas once each, however many tasks share them."""
 
-    def __init__(self, spec_path: Path, spec_display: str) -> None:
+    def __init__(
+        self, spec_path: Path, spec_display: str, *, max_bytes: int = DEFAULT_MAX_INPUT_BYTES
+    ) -> None:
         self._spec_path = spec_path
+        self._max_bytes = max_bytes
         self._spec_display = spec_display
         self._files: dict[str, ResolvedSchema] = {}
         self._inline: dict[str, ResolvedSchema] = {}
@@ -51,7 +59,13 @@ class ExtractionSchemas:
     def _load_file(self, relative: str) -> ResolvedSchema:
         display = display_path_near(self._spec_display, relative)
         try:
-            text = read_text(self._spec_path.parent / relative, display, what="schema file")
+            text = read_text(
+                self._spec_path.parent / relative,
+                display,
+                what="schema file",
+                max_bytes=self._max_bytes,
+                hint=RAISE_HINT,
+            )
             schema = _parse(text, display, relative)
         except SpecError as exc:
             return ResolvedSchema(None, [((), f"cannot use {display}")], exc.issues)

@@ -15,7 +15,6 @@ JSONL, schema file) position where the offending value was written.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,29 +29,27 @@ from batchrun.spec.advice import (
 )
 from batchrun.spec.batch import BatchSpec, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
-from batchrun.spec.expand import MAX_ROWS, Row, load_rows
+from batchrun.spec.expand import Row, load_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
 from batchrun.spec.fields import (
-    ALL_REQUEST_FIELDS,
-    MERGED_MAPPING_FIELDS,
-    Kind,
     RequestFields,
-    fields_for_kind,
     text_booleans,
 )
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
-from batchrun.spec.merge import layer, source_of
+from batchrun.spec.merge import source_of
 from batchrun.spec.models import (
     DEFAULT_BASE_URL,
     ForEach,
+    LimitsSettings,
     RetrySettings,
     SpecFile,
     SpecSettings,
     TaskEntry,
 )
 from batchrun.spec.policies import export_settings, halt_policy, poll_policy
-from batchrun.spec.source_files import read_text
-from batchrun.spec.task_builder import TaskBuilder, Template
+from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES, read_text
+from batchrun.spec.task_builder import TaskBuilder
+from batchrun.spec.templates import Template, build_template
 from batchrun.spec.validation import dotted, field_problems
 from batchrun.spec.value_types import describe, url_problem
 from batchrun.spec.yaml_positions import DataPath, PositionMap, load_yaml
@@ -64,17 +61,23 @@ _NOT_DEFAULTS = {
     "retry": "use the top-level 'retry'",
     "timeout": "use the top-level 'timeout'",
 }
-_ENV_REFERENCE = re.compile(r"(?<!\$)\$\{")
 
 
 def load_spec(
-    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
 ) -> BatchSpec:
-    """Load, validate and expand the spec at `path`; raise SpecError with every problem."""
+    """Load, validate and expand the spec at `path`; raise SpecError with every problem.
+
+    `max_input_size` (bytes) caps the spec file, and the files it names unless the spec's
+    `limits.max_input_size` sets their cap itself."""
     display = os.fspath(path)
-    text = read_text(path, display, what="spec file")
+    text = read_text(path, display, what="spec file", max_bytes=max_input_size)
     loaded = load_yaml(text, display)
-    loader = _SpecLoader(Path(path), loaded.positions, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    loader = _SpecLoader(Path(path), loaded.positions, environ, max_input_size)
     return loader.load(loaded.data)
 
 
@@ -87,14 +90,23 @@ class _Expanded:
 
 
 class _SpecLoader:
-    def __init__(self, path: Path, positions: PositionMap, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        positions: PositionMap,
+        environ: Mapping[str, str],
+        max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
+    ) -> None:
         self._path = path
         self._positions = positions
         self._environ = environ
         self._issues = IssueCollector()
         self._warnings = IssueCollector()
         self._poll_interval: float | None = None  # known once the settings are valid
-        self._schemas = ExtractionSchemas(path, positions.path)
+        # Replaced once `limits` is read; row and schema files are read only after that.
+        self._limits = LimitsSettings()
+        self._max_input_size = max_input_size
+        self._schemas = ExtractionSchemas(path, positions.path, max_bytes=max_input_size)
 
     # ----- reporting -------------------------------------------------------------------
 
@@ -125,6 +137,7 @@ class _SpecLoader:
             message = f"the spec must be a mapping with 'name' and 'tasks', got {describe(data)}"
             raise SpecError([SpecIssue.at(where, message)])
         settings = self._settings(data)
+        self._set_limits(settings.limits if settings is not None else self._limits_alone(data))
         self._poll_interval = settings.poll.interval if settings is not None else None
         defaults = self._defaults(data)
         # A broken top-level retry/timeout is reported once; tasks are checked without it.
@@ -177,6 +190,21 @@ class _SpecLoader:
             # Suggestions for unknown top-level keys come from the whole file's model.
             self._report_model_errors(exc, SpecFile, (), skip)
             return None
+
+    def _limits_alone(self, data: dict[str, Any]) -> LimitsSettings:
+        """`limits` when other settings are broken: the tasks are still checked under it."""
+        renderer = Renderer(self._environ)
+        try:
+            return LimitsSettings.model_validate(renderer.render(data.get("limits") or {}))
+        except ValidationError:
+            return LimitsSettings()  # reported with the settings
+
+    def _set_limits(self, limits: LimitsSettings) -> None:
+        self._limits = limits
+        if limits.max_input_size is not None:
+            self._max_input_size = limits.max_input_size
+            display = self._positions.path
+            self._schemas = ExtractionSchemas(self._path, display, max_bytes=self._max_input_size)
 
     def _base_url(self, settings: SpecSettings | None) -> str | None:
         if settings is None:
@@ -257,68 +285,18 @@ class _SpecLoader:
             return []
         tasks: list[_Expanded] = []
         for index, entry in enumerate(entries):
-            template = self._template(index, entry, defaults, shared)
+            template = build_template(index, entry, defaults, shared, self._report)
             if template is not None:
                 tasks.extend(self._expand(template, first_position=len(tasks)))
-            if len(tasks) > MAX_ROWS:
-                self._report(("tasks", index), f"the batch expands to more than {MAX_ROWS} tasks")
+            if len(tasks) > self._limits.max_tasks:
+                message = (
+                    f"the batch expands to more than {self._limits.max_tasks} tasks; "
+                    "raise limits.max_tasks to allow more"
+                )
+                self._report(("tasks", index), message)
                 break
         self._check_unique_ids(tasks)
         return [expanded.task for expanded in tasks if expanded.task is not None]
-
-    def _template(
-        self, index: int, entry: Any, defaults: dict[str, Any], shared: dict[str, Any]
-    ) -> Template | None:
-        path: DataPath = ("tasks", index)
-        if not isinstance(entry, dict):
-            self._report(path, f"expected a task (a mapping), got {describe(entry)}")
-            return None
-        kind: Kind = "workflow" if "workflow_id" in entry else "task"
-        allowed = fields_for_kind(kind)
-        own = {
-            key: value
-            for key, value in entry.items()
-            if key not in ("retry", "timeout", "for_each")
-        }
-        for key in list(own):
-            if key in ALL_REQUEST_FIELDS and key not in allowed:
-                message = (
-                    f"{key!r} applies only to workflow tasks (tasks with a workflow_id)"
-                    if kind == "task"
-                    else f"{key!r} does not apply to a workflow task (this task has a workflow_id)"
-                )
-                self._report((*path, key), message, at_key=True)
-                del own[key]
-        if isinstance(own.get("id"), str) and _ENV_REFERENCE.search(own["id"]):
-            self._report(
-                (*path, "id"), "an id cannot use ${VAR}: ids are stored and shown in clear"
-            )
-            return None
-        fitting = {key: value for key, value in defaults.items() if key in allowed}
-        values, origin = layer(fitting, ("defaults",), own, path, MERGED_MAPPING_FIELDS)
-        top_retry = shared.get("retry")
-        if "retry" in entry:
-            own_retry = entry["retry"]
-            if isinstance(own_retry, dict) and isinstance(top_retry, dict):
-                retry, retry_origin = layer(
-                    top_retry, ("retry",), own_retry, (*path, "retry"), frozenset({"backoff"})
-                )
-                origin.update({("retry", *key): source for key, source in retry_origin.items()})
-                values["retry"] = retry
-            else:
-                values["retry"] = own_retry
-            origin[("retry",)] = (*path, "retry")
-        elif isinstance(top_retry, dict):
-            values["retry"] = top_retry
-            origin[("retry",)] = ("retry",)
-        if "timeout" in entry or "timeout" in shared:
-            values["timeout"] = entry.get("timeout", shared.get("timeout"))
-            origin[("timeout",)] = (*path, "timeout") if "timeout" in entry else ("timeout",)
-        for_each = entry.get("for_each")
-        if "for_each" in entry and for_each is None:
-            self._report((*path, "for_each"), "for_each is empty: give rows, csv or jsonl")
-            return None
-        return Template(kind, path, values, origin, for_each)
 
     def _expand(self, template: Template, first_position: int) -> list[_Expanded]:
         rows: list[Row | None] = [None]
@@ -348,7 +326,14 @@ class _SpecLoader:
         except ValidationError as exc:
             self._report_model_errors(exc, ForEach, path, set())
             return None
-        result = load_rows(for_each, template.entry_path, self._positions, self._path)
+        result = load_rows(
+            for_each,
+            template.entry_path,
+            self._positions,
+            self._path,
+            max_bytes=self._max_input_size,
+            max_rows=self._limits.max_tasks,
+        )
         self._issues.extend(result.issues)
         if result.issues:
             return None

@@ -28,6 +28,10 @@ from batchrun.spec.value_types import (
 )
 
 DEFAULT_BASE_URL = "https://api.skyvern.com"
+# The default and the largest `limits.max_tasks`: ten million tasks is far past what one state
+# database and one results directory are built for.
+MAX_ROWS = 100_000
+MAX_TASKS_CEILING = 10_000_000
 DEFAULT_API_KEY_ENV = "SKYVERN_API_KEY"
 
 BatchName = pattern_type(
@@ -154,6 +158,19 @@ class DiffSettings(SpecModel):
     )
 
 
+class LimitsSettings(SpecModel):
+    """Caps on what a spec may read and expand to, raised for big batches on purpose."""
+
+    max_input_size: Size | None = Field(
+        None,
+        description="Largest CSV, JSONL or schema file the spec may name. Default 10MB "
+        "(or load_spec's max_input_size); the spec file itself stays under that default.",
+    )
+    max_tasks: int_in(1, MAX_TASKS_CEILING) = Field(  # type: ignore[valid-type]
+        MAX_ROWS, description="Most tasks the batch may expand to (and rows in one file)."
+    )
+
+
 class ForEach(SpecModel):
     """Where the rows come from: exactly one of `rows`, `csv`, `jsonl`."""
 
@@ -205,6 +222,7 @@ class SpecSettings(SpecModel):
     export: ExportSettingsModel = Field(default_factory=ExportSettingsModel)
     halt: HaltSettings | None = Field(None, description="Stop a batch that keeps failing.")
     diff: DiffSettings = Field(default_factory=DiffSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
 
 class SpecFile(SpecSettings):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from batchrun.spec.advice import (
@@ -24,27 +23,16 @@ from batchrun.spec.fields import (
     MERGED_MAPPING_FIELDS,
     WORKFLOW_HEADER_FIELDS,
     WORKFLOW_QUERY_FIELDS,
-    Kind,
     RequestFields,
     fields_for_kind,
     request_problems,
 )
 from batchrun.spec.hashing import request_hash
-from batchrun.spec.merge import Origin, apply_overrides, source_of
+from batchrun.spec.merge import apply_overrides, source_of
 from batchrun.spec.models import RetrySettings, TaskEntry
+from batchrun.spec.templates import Template
 from batchrun.spec.value_types import url_host
 from batchrun.spec.yaml_positions import DataPath
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """One task entry laid over the defaults, ready to be filled per row."""
-
-    kind: Kind
-    entry_path: DataPath
-    values: dict[str, Any]
-    origin: Origin
-    for_each: Any = None  # the raw `for_each`, None when the entry has none
 
 
 class TaskReporter(Protocol):

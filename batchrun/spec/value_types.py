@@ -186,7 +186,9 @@ MAX_SIZE_BYTES = 10**15
 
 def parse_size(value: Any) -> int:
     """Bytes from `1000`, `"10KB"`, `"5MB"`, `"1GB"`, `"2GiB"`, at most 1 PB."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"a size must be more than zero bytes, got {describe(value)}")
         return _size_in_range(value, value)
     match = _SIZE.match(value) if isinstance(value, str) else None
     if match is None:

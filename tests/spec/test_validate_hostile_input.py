@@ -138,4 +138,4 @@ def test_garbage_through_the_real_console_script(tmp_path: Path) -> None:
 
 
 def test_the_size_cap_is_what_the_message_says() -> None:
-    assert source_files.MAX_FILE_BYTES == 10_000_000
+    assert source_files.DEFAULT_MAX_INPUT_BYTES == 10_000_000
