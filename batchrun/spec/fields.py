@@ -9,6 +9,7 @@ so that `defaults` can hold either; `fields_for_kind` says which apply to which.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -163,18 +164,31 @@ BOOLEAN_FIELDS = frozenset(
 _TEXT_BOOLEANS = {"true": True, "false": False}
 
 
-def text_booleans(values: dict[str, Any], text_paths: list[DataPath]) -> dict[str, Any]:
+# Settings booleans (top level) a whole `${VAR}` may fill, by path.
+SETTINGS_BOOLEAN_PATHS = frozenset({("export", "screenshots"), ("export", "recording")})
+
+
+def is_request_boolean(path: DataPath) -> bool:
+    """A boolean field of a task (`("template",)`) or of a retry escalation."""
+    task_field = len(path) == 1
+    escalation_field = len(path) == 4 and path[:2] == ("retry", "escalate")
+    return (task_field or escalation_field) and path[-1] in BOOLEAN_FIELDS
+
+
+def text_booleans(
+    values: dict[str, Any],
+    text_paths: list[DataPath],
+    is_boolean: Callable[[DataPath], bool] = is_request_boolean,
+) -> dict[str, Any]:
     """`values` with "true"/"false" turned into booleans where a whole text value (see
-    `Renderer.text_paths`) filled a boolean field of the task or of a retry escalation."""
+    `Renderer.text_paths`) filled a boolean field."""
     for path in text_paths:
-        task_field = len(path) == 1
-        escalation_field = len(path) == 4 and path[:2] == ("retry", "escalate")
-        if not (task_field or escalation_field) or path[-1] not in BOOLEAN_FIELDS:
+        if not path or not is_boolean(path):
             continue
         parent: Any = values
         for part in path[:-1]:
             parent = parent[part]
-        if parent.get(path[-1]) in _TEXT_BOOLEANS:
+        if isinstance(parent, dict) and parent.get(path[-1]) in _TEXT_BOOLEANS:
             parent[path[-1]] = _TEXT_BOOLEANS[parent[path[-1]]]
     return values
 

@@ -31,10 +31,7 @@ from batchrun.spec.batch import BatchSpec, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
 from batchrun.spec.expand import Row, load_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
-from batchrun.spec.fields import (
-    RequestFields,
-    text_booleans,
-)
+from batchrun.spec.fields import SETTINGS_BOOLEAN_PATHS, RequestFields, text_booleans
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
 from batchrun.spec.merge import source_of
 from batchrun.spec.models import (
@@ -179,6 +176,8 @@ class _SpecLoader:
         raw = {key: value for key, value in data.items() if key not in ("defaults", "tasks")}
         renderer = Renderer(self._environ)
         rendered = renderer.render(raw)
+        is_boolean = SETTINGS_BOOLEAN_PATHS.__contains__
+        rendered = text_booleans(rendered, renderer.text_paths, is_boolean)
         for problem in renderer.problems:
             self._report(problem.path, problem.message)
         skip = {problem.path for problem in renderer.problems}

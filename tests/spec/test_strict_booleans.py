@@ -95,3 +95,12 @@ def test_boolean_fields_lists_every_boolean_request_field() -> None:
         if {"type": "boolean"} in prop.get("anyOf", [prop])
     }
     assert booleans == BOOLEAN_FIELDS
+
+
+def test_a_whole_environment_variable_may_fill_an_export_boolean(tmp_path: Path) -> None:
+    text = "name: b\nexport: {screenshots: '${SHOTS}'}\ntasks: [{id: a, prompt: hi}]\n"
+    assert load_text(tmp_path, text, environ={"SHOTS": "true"}).export.screenshots is True
+    assert load_text(tmp_path, text, environ={"SHOTS": "false"}).export.screenshots is False
+    assert issues_of(tmp_path, text, environ={"SHOTS": "on"}) == [
+        f"2:23: export.screenshots: expected true or false, got 'on' {_HINT}"
+    ]
