@@ -1,8 +1,9 @@
 """`load_spec`: from a YAML file to a `BatchSpec`, or a `SpecError` listing every problem.
 
 The order of work, and why:
-1. read (size-capped) and parse YAML, keeping the line:col of every key and value;
-2. validate the top-level settings (after `${VAR}`);
+1. read (capped at `max_input_size`) and parse YAML, keeping the line:col of every key and
+   value;
+2. validate the top-level settings (after `${VAR}`); their `limits` cap what follows;
 3. for each task entry: drop its own fields that do not fit its kind (an error), lay it over
    the defaults that fit, load its `for_each` rows, then for each row fill `{column}` and
    `${VAR}` in one pass *before* type-checking, so a placeholder may stand for a number or
@@ -10,6 +11,8 @@ The order of work, and why:
    for every attempt, and build the requests and their content hash (`task_builder`).
 Problems are collected, never raised one at a time, and each points at the YAML (or CSV,
 JSONL, schema file) position where the offending value was written.
+Warnings (valid, but likely not what was meant: see `advice`) are collected the same way and
+returned on the `BatchSpec`.
 """
 
 from __future__ import annotations
