@@ -142,9 +142,9 @@ def parse_duration(value: Any) -> float:
                 f"expected a duration such as 90, '90s', '10m' or '1h', got {describe(value)}"
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if not math.isfinite(seconds) or seconds < 0:
+    if math.isnan(seconds) or seconds < 0:
         raise ValueError(f"a duration must be zero or more seconds, got {describe(value)}")
-    if seconds > MAX_DURATION_SECONDS:
+    if seconds > MAX_DURATION_SECONDS:  # infinity included: "999...9s" overflows a float
         raise ValueError(f"a duration must be at most 30 days (720h), got {describe(value)}")
     return seconds
 
@@ -195,10 +195,13 @@ def parse_size(value: Any) -> int:
         raise ValueError(
             f"expected a size such as 1000, '500KB', '5MB' or '1GB', got {describe(value)}"
         )
-    size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-    if size <= 0:
+    # Bounded before int(): "999...9TB" is an infinite float, and int(inf) raises.
+    size = float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+    if size > MAX_SIZE_BYTES:
+        raise ValueError(f"a size must be at most 1 PB (1000TB), got {describe(value)}")
+    if int(size) <= 0:
         raise ValueError(f"a size must be more than zero bytes, got {describe(value)}")
-    return _size_in_range(size, value)
+    return int(size)
 
 
 def _size_in_range(size: int, written: Any) -> int:

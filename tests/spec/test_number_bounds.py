@@ -82,3 +82,22 @@ def test_the_json_schema_carries_the_bounds() -> None:
     for bound in ('"maximum": 10000', '"maximum": 9007199254740992', '"maximum": 2592000',
                   '"maximum": 1000000000000000'):  # fmt: skip
         assert bound in text
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("timeout: '" + "9" * 400 + "s'", "2:10: timeout: a duration must be at most 30 days"),
+        ("export: {max_file_size: '" + "9" * 400 + "TB'}", "2:25: export.max_file_size: a size"),
+        (
+            "halt: {max_failures: 1, max_failure_rate: '" + "9" * 400 + "%'}",
+            "2:43: halt.max_failure_rate: a percentage is at most 100%",
+        ),
+    ],
+)
+def test_digits_past_a_float_s_range_are_errors_not_crashes(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    issues = issues_of(tmp_path, f"name: big\n{line}\ntasks: [{{id: a, prompt: hi}}]\n")
+    assert len(issues) == 1
+    assert issues[0].startswith(expected), issues[0]
