@@ -51,7 +51,9 @@ def _check_bytes(data: bytes) -> None:
 _SPEC_KEYS = st.sampled_from(
     ["name", "tasks", "defaults", "retry", "id", "prompt", "url", "engine", "for_each", "rows",
      "max_steps", "proxy_location", "timeout", "poll", "escalate", "attempt", "workflow_id",
-     "parameters", "data_extraction_schema", "export", "on", "backoff", "csv"]
+     "parameters", "data_extraction_schema", "export", "on", "backoff", "csv", "halt",
+     "max_failures", "max_failure_rate", "min_ended", "mode", "diff", "ignore", "limits",
+     "max_input_size", "max_tasks", "screenshots", "start_fresh_browser", "budget"]
 )  # fmt: skip
 _SCALARS = st.one_of(
     st.none(),
