@@ -14,11 +14,21 @@ def echo_spec_error(error: SpecError) -> None:
         click.echo(str(issue), err=True)
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 @click.command("validate")
 @click.argument("spec_paths", metavar="SPEC...", nargs=-1, required=True)
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings as errors: exit 2 if any spec has one."
+)
 @click.pass_context
-def validate_command(ctx: click.Context, spec_paths: tuple[str, ...]) -> None:
-    """Check SPEC files: print every problem as path:line:col: message, exit 2 if any."""
+def validate_command(ctx: click.Context, spec_paths: tuple[str, ...], strict: bool) -> None:
+    """Check SPEC files: print every problem as path:line:col: message, exit 2 if any.
+
+    Specs that are valid but will likely not do what they seem to get
+    path:line:col: warning: message lines (on stderr); they fail only with --strict."""
     failed = False
     for spec_path in spec_paths:
         try:
@@ -27,7 +37,14 @@ def validate_command(ctx: click.Context, spec_paths: tuple[str, ...]) -> None:
             echo_spec_error(exc)
             failed = True
             continue
-        count = len(spec.tasks)
-        click.echo(f"{spec_path}: ok ({count} task{'s' if count != 1 else ''})")
+        for warning in spec.warnings:
+            click.echo(warning.as_warning(), err=True)
+        if strict and spec.warnings:
+            failed = True
+            continue
+        summary = _plural(len(spec.tasks), "task")
+        if spec.warnings:
+            summary += f", {_plural(len(spec.warnings), 'warning')}"
+        click.echo(f"{spec_path}: ok ({summary})")
     if failed:
         ctx.exit(int(ExitCode.USAGE))

@@ -3,6 +3,8 @@
 spec = load_spec("jobs/prices.yaml")      # raises SpecError listing every problem
 for task in spec.tasks:
     request = task.request_for_attempt(1)  # body, headers, query, ready to send
+spec.warnings                              # valid, but likely not what was meant
+spec.halt, spec.diff_ignore                # batch-wide policies for nightly jobs
 """
 
 from batchrun.spec.batch import (
@@ -10,6 +12,7 @@ from batchrun.spec.batch import (
     Backoff,
     BatchSpec,
     ExportSettings,
+    HaltPolicy,
     PollPolicy,
     RetryPolicy,
     TaskSpec,
@@ -23,6 +26,7 @@ __all__ = [
     "Backoff",
     "BatchSpec",
     "ExportSettings",
+    "HaltPolicy",
     "PollPolicy",
     "RetryPolicy",
     "SourceLocation",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from batchrun.spec.errors import SourceLocation
+from batchrun.spec.errors import SourceLocation, SpecIssue
 from batchrun.spec.interpolate import redact
 
 
@@ -98,6 +98,17 @@ class TaskSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class HaltPolicy:
+    """When `apply` stops starting runs. A task counts once it has ended (retries done)."""
+
+    max_failures: int | None  # failed tasks that halt the batch
+    max_failure_rate: float | None  # 0..1, share of the ended tasks that failed
+    min_ended: int  # the rate applies only once this many tasks ended
+    on: frozenset[str]  # end statuses (and "invalid_output") that count as failed
+    mode: Literal["soon", "now"]  # soon: let runs in flight finish; now: cancel them
+
+
+@dataclass(frozen=True, slots=True)
 class BatchSpec:
     name: str
     path: Path
@@ -111,3 +122,7 @@ class BatchSpec:
     export: ExportSettings
     poll: PollPolicy
     tasks: list[TaskSpec]
+    halt: HaltPolicy | None = None
+    diff_ignore: tuple[str, ...] = ()  # output paths (`$.a.b`, `$.items[*].c`) a diff skips
+    # Valid but likely not what the author meant (`validate` prints them; never fatal here).
+    warnings: list[SpecIssue] = field(default_factory=list)

@@ -69,6 +69,10 @@ BROWSER_TYPES: tuple[str, ...] = ("msedge", "chrome", "stealth-chromium")
 TERMINAL_FAILURE_STATUSES: tuple[str, ...] = ("failed", "terminated", "timed_out", "canceled")
 INVALID_OUTPUT = "invalid_output"
 RETRY_ON_VALUES: tuple[str, ...] = (*TERMINAL_FAILURE_STATUSES, INVALID_OUTPUT)
+# halt: which end statuses count as failed by default (a cancel is a decision, not a failure),
+# and whether runs in flight are let finish (soon) or canceled (now).
+DEFAULT_HALT_ON: tuple[str, ...] = tuple(s for s in RETRY_ON_VALUES if s != "canceled")
+HALT_MODES: tuple[str, ...] = ("soon", "now")
 
 # ArtifactType (§5) minus `unknown`, a read-side placeholder that is never written.
 ARTIFACT_TYPES: tuple[str, ...] = (

@@ -42,6 +42,10 @@ class SpecIssue:
     def __str__(self) -> str:
         return _one_line(f"{self.path}:{self.line}:{self.col}: {self.message}")
 
+    def as_warning(self) -> str:
+        """`path:line:col: warning: message`, as `validate` prints a warning."""
+        return _one_line(f"{self.path}:{self.line}:{self.col}: warning: {self.message}")
+
 
 class SpecError(UsageError):
     """A spec that cannot be used; `issues` holds every problem found, in file order."""
@@ -70,10 +74,12 @@ class IssueCollector:
     def __len__(self) -> int:
         return len(self._issues)
 
-    def raise_if_any(self) -> None:
-        """Raise every issue, file by file (in order of first mention), in line order."""
-        if not self._issues:
-            return
+    def in_order(self) -> list[SpecIssue]:
+        """Every issue, file by file (in order of first mention), in line order."""
         file_order = {issue.path: None for issue in self._issues}
         rank = {path: index for index, path in enumerate(file_order)}
-        raise SpecError(sorted(self._issues, key=lambda i: (rank[i.path], i.line, i.col)))
+        return sorted(self._issues, key=lambda i: (rank[i.path], i.line, i.col))
+
+    def raise_if_any(self) -> None:
+        if self._issues:
+            raise SpecError(self.in_order())

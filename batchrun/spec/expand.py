@@ -6,19 +6,23 @@ Each row remembers where it was written, so a problem with it names the file and
 from __future__ import annotations
 
 import csv
-import io
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from batchrun.spec.errors import SourceLocation, SpecError, SpecIssue
-from batchrun.spec.models import ForEach
-from batchrun.spec.source_files import display_path_near, read_text
+from batchrun.spec.models import MAX_ROWS, ForEach
+from batchrun.spec.source_files import (
+    DEFAULT_MAX_INPUT_BYTES,
+    RAISE_HINT,
+    display_path_near,
+    read_lines,
+)
 from batchrun.spec.validation import dotted
 from batchrun.spec.yaml_positions import DataPath, PositionMap
-
-MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +46,16 @@ class RowsResult:
 
 
 def load_rows(
-    for_each: ForEach, entry_path: DataPath, positions: PositionMap, spec_path: Path
+    for_each: ForEach,
+    entry_path: DataPath,
+    positions: PositionMap,
+    spec_path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    max_rows: int = MAX_ROWS,
 ) -> RowsResult:
-    """The rows of one `for_each`; file problems come back as issues, never raised."""
+    """The rows of one `for_each`, the file read line by line; file problems come back as
+    issues, never raised."""
     if for_each.rows is not None:
         rows = [
             Row(
@@ -57,21 +68,27 @@ def load_rows(
     assert relative is not None
     display = display_path_near(positions.path, relative)
     what = "CSV file" if for_each.csv is not None else "JSONL file"
+    lines = read_lines(
+        spec_path.parent / relative, display, what=what, max_bytes=max_bytes, hint=RAISE_HINT
+    )
     try:
-        text = read_text(spec_path.parent / relative, display, what=what)
+        if for_each.csv is not None:
+            return _csv_rows(lines, display, max_rows)
+        return _jsonl_rows(lines, display, max_rows)
     except SpecError as exc:
         # Point at the spec's reference too: the file name alone does not say who wanted it.
         key_path = (*entry_path, "for_each", "csv" if for_each.csv is not None else "jsonl")
         where = positions.value(key_path)
         messages = [f"{dotted(key_path)}: {issue.message}: {display}" for issue in exc.issues]
         return RowsResult([], [SpecIssue.at(where, message) for message in messages])
-    if for_each.csv is not None:
-        return _csv_rows(text, display)
-    return _jsonl_rows(text, display)
 
 
-def _csv_rows(text: str, display: str) -> RowsResult:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _too_many(max_rows: int) -> str:
+    return f"more than {max_rows} rows; raise limits.max_tasks to load more"
+
+
+def _csv_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult:
+    reader = csv.reader(lines, strict=True)
     rows: list[Row] = []
     issues: list[SpecIssue] = []
     header: tuple[str, ...] | None = None
@@ -94,8 +111,8 @@ def _csv_rows(text: str, display: str) -> RowsResult:
             rows.append(
                 Row(values, len(rows) + 1, SourceLocation(display, start, 1), display, header)
             )
-            if len(rows) > MAX_ROWS:
-                issues.append(SpecIssue(display, start, 1, f"more than {MAX_ROWS} rows"))
+            if len(rows) > max_rows:
+                issues.append(SpecIssue(display, start, 1, _too_many(max_rows)))
                 break
     except csv.Error as exc:
         issues.append(SpecIssue(display, reader.line_num or 1, 1, f"invalid CSV: {exc}"))
@@ -120,14 +137,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def _jsonl_rows(text: str, display: str) -> RowsResult:
+def _finite_float(text: str) -> float:
+    # 1e400 parses as inf, which no JSON request body can carry.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
+
+
+def _jsonl_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult:
     rows: list[Row] = []
     issues: list[SpecIssue] = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            values = json.loads(line, parse_constant=_reject_constant)
+            values = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             issues.append(SpecIssue(display, line_number, exc.colno, f"invalid JSON: {exc.msg}"))
             continue
@@ -139,8 +164,8 @@ def _jsonl_rows(text: str, display: str) -> RowsResult:
             issues.append(SpecIssue(display, line_number, 1, f"row {number} is not a JSON object"))
             continue
         rows.append(Row(values, number, SourceLocation(display, line_number, 1), display))
-        if len(rows) > MAX_ROWS:
-            issues.append(SpecIssue(display, line_number, 1, f"more than {MAX_ROWS} rows"))
+        if len(rows) > max_rows:
+            issues.append(SpecIssue(display, line_number, 1, _too_many(max_rows)))
             break
     if not rows and not issues:
         issues.append(SpecIssue(display, 1, 1, "JSONL file has no rows"))

@@ -4,6 +4,7 @@ checked to be a valid JSON Schema before any run is paid for."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,12 @@ from jsonschema.validators import validator_for
 
 from batchrun.spec.errors import SpecError, SpecIssue
 from batchrun.spec.hashing import canonical_json
-from batchrun.spec.source_files import display_path_near, read_text
+from batchrun.spec.source_files import (
+    DEFAULT_MAX_INPUT_BYTES,
+    RAISE_HINT,
+    display_path_near,
+    read_text,
+)
 from batchrun.spec.yaml_positions import DataPath, load_yaml
 
 
@@ -28,8 +34,11 @@ class ResolvedSchema:
 class ExtractionSchemas:
     """Resolves and checks schemas once each, however many tasks share them."""
 
-    def __init__(self, spec_path: Path, spec_display: str) -> None:
+    def __init__(
+        self, spec_path: Path, spec_display: str, *, max_bytes: int = DEFAULT_MAX_INPUT_BYTES
+    ) -> None:
         self._spec_path = spec_path
+        self._max_bytes = max_bytes
         self._spec_display = spec_display
         self._files: dict[str, ResolvedSchema] = {}
         self._inline: dict[str, ResolvedSchema] = {}
@@ -50,7 +59,13 @@ class ExtractionSchemas:
     def _load_file(self, relative: str) -> ResolvedSchema:
         display = display_path_near(self._spec_display, relative)
         try:
-            text = read_text(self._spec_path.parent / relative, display, what="schema file")
+            text = read_text(
+                self._spec_path.parent / relative,
+                display,
+                what="schema file",
+                max_bytes=self._max_bytes,
+                hint=RAISE_HINT,
+            )
             schema = _parse(text, display, relative)
         except SpecError as exc:
             return ResolvedSchema(None, [((), f"cannot use {display}")], exc.issues)
@@ -70,7 +85,7 @@ class ExtractionSchemas:
 def _parse(text: str, display: str, relative: str) -> Any:
     if relative.lower().endswith(".json"):
         try:
-            return json.loads(text, parse_constant=_reject_constant)
+            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 [SpecIssue(display, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]
@@ -82,6 +97,14 @@ def _parse(text: str, display: str, relative: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 parses as inf, which no JSON request body can carry.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
 
 
 def _check(schema: dict[str, Any]) -> list[tuple[DataPath, str]]:

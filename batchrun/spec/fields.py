@@ -9,6 +9,7 @@ so that `defaults` can hold either; `fields_for_kind` says which apply to which.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,10 +25,12 @@ from batchrun.spec.enums import (
 from batchrun.spec.value_types import (
     ExtractionSchemaRef,
     ProxyLocation,
+    StrictBool,
     choice,
     int_in,
     url_type,
 )
+from batchrun.spec.yaml_positions import DataPath
 
 Kind = Literal["task", "workflow"]
 
@@ -36,6 +39,11 @@ _TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 Engine = choice("engine", ENGINES, ENGINE_SDK_SPELLINGS)
 HttpUrl = url_type("the URL", ("http", "https"))
 BrowserAddress = url_type("browser_address", ("http", "https", "ws", "wss"))
+
+
+# Runs are billed per step and the server's own default is 10: ten thousand steps is far
+# beyond any real run, and a typo of a few digits more is caught here, not on the bill.
+MAX_STEPS = 10_000
 
 
 class SpecModel(BaseModel):
@@ -60,20 +68,20 @@ class RequestFields(SpecModel):
         None, description="Custom error codes the run may return (code -> condition)."
     )
     model: dict[str, Any] | None = Field(None, description="Model config, e.g. {model_name: ...}.")
-    publish_workflow: bool | None = Field(
+    publish_workflow: StrictBool | None = Field(
         None, description="Deprecated by Skyvern; true forces skyvern-2.0."
     )
-    include_action_history_in_verification: bool | None = None
+    include_action_history_in_verification: StrictBool | None = None
     # --- run-workflow only (§7) ---
     parameters: dict[str, Any] | None = Field(None, description="Workflow parameter values.")
-    reuse_browser_session: bool | None = None
+    reuse_browser_session: StrictBool | None = None
     max_elapsed_time_minutes: int_in(1, 480) | None = None  # type: ignore[valid-type]
-    ai_fallback: bool | None = None
+    ai_fallback: StrictBool | None = None
     browser_type: choice("browser type", BROWSER_TYPES) | None = None  # type: ignore[valid-type]
     run_metadata: dict[str, str] | None = Field(
         None, description="Run tags (workflows): at most 20 keys."
     )
-    template: bool | None = Field(
+    template: StrictBool | None = Field(
         None, description="Run a template workflow owned by another organization (query param)."
     )
     # --- both kinds ---
@@ -84,15 +92,16 @@ class RequestFields(SpecModel):
     totp_url: HttpUrl | None = None
     browser_session_id: str | None = None
     browser_profile_id: str | None = None
-    start_fresh_browser: bool | None = None
+    start_fresh_browser: StrictBool | None = None
     max_screenshot_scrolls: int_in(0, 1000) | None = None  # type: ignore[valid-type]
     extra_http_headers: dict[str, str] | None = None
     cdp_connect_headers: dict[str, str] | None = None
     browser_address: BrowserAddress | None = None
     run_with: choice("run_with", RUN_WITH) | None = None  # type: ignore[valid-type]
     file_ids: list[str] | None = Field(None, max_length=50)
-    max_steps: int_in(1) | None = Field(  # type: ignore[valid-type]
-        None, description="Step cap (tasks: body; workflows: x-max-steps-override header)."
+    max_steps: int_in(1, MAX_STEPS) | None = Field(  # type: ignore[valid-type]
+        None,
+        description=f"Step cap, 1..{MAX_STEPS} (tasks: body; workflows: x-max-steps-override).",
     )
     user_agent: str | None = Field(
         None, description="Sent as the x-user-agent header (never 'skyvern-ui')."
@@ -138,6 +147,50 @@ MERGED_MAPPING_FIELDS = frozenset(
 HEADER_FIELDS = {"user_agent": "x-user-agent"}
 WORKFLOW_HEADER_FIELDS = {"max_steps": "x-max-steps-override"}
 WORKFLOW_QUERY_FIELDS = frozenset({"template"})
+
+
+# The boolean request fields: a value filled whole from text (a CSV cell, an environment
+# variable) may spell them "true"/"false", since text has no other way to say it.
+BOOLEAN_FIELDS = frozenset(
+    {
+        "publish_workflow",
+        "include_action_history_in_verification",
+        "reuse_browser_session",
+        "ai_fallback",
+        "template",
+        "start_fresh_browser",
+    }
+)
+_TEXT_BOOLEANS = {"true": True, "false": False}
+
+
+# Settings booleans (top level) a whole `${VAR}` may fill, by path.
+SETTINGS_BOOLEAN_PATHS = frozenset({("export", "screenshots"), ("export", "recording")})
+
+
+def is_request_boolean(path: DataPath) -> bool:
+    """A boolean field of a task (`("template",)`) or of a retry escalation."""
+    task_field = len(path) == 1
+    escalation_field = len(path) == 4 and path[:2] == ("retry", "escalate")
+    return (task_field or escalation_field) and path[-1] in BOOLEAN_FIELDS
+
+
+def text_booleans(
+    values: dict[str, Any],
+    text_paths: list[DataPath],
+    is_boolean: Callable[[DataPath], bool] = is_request_boolean,
+) -> dict[str, Any]:
+    """`values` with "true"/"false" turned into booleans where a whole text value (see
+    `Renderer.text_paths`) filled a boolean field."""
+    for path in text_paths:
+        if not path or not is_boolean(path):
+            continue
+        parent: Any = values
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict) and parent.get(path[-1]) in _TEXT_BOOLEANS:
+            parent[path[-1]] = _TEXT_BOOLEANS[parent[path[-1]]]
+    return values
 
 
 def fields_for_kind(kind: Kind) -> frozenset[str]:

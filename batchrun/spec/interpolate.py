@@ -23,6 +23,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COLUMN = r"[A-Za-z_][A-Za-z0-9_ .-]*"
 _ENV_ONLY = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_AND_ROW = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{|\{\{|\}\}|\{(" + _COLUMN + r")\}")
+_WHOLE_ENV = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 _WHOLE_PLACEHOLDER = re.compile(r"\{(" + _COLUMN + r")\}")
 _HAS_PLACEHOLDER = re.compile(r"\{" + _COLUMN + r"\}")
 
@@ -40,8 +41,12 @@ class Renderer:
 
     environ: Mapping[str, str]
     row: Mapping[str, Any] | None = None
+    row_is_text: bool = False  # a CSV row: every cell is text
     secrets: dict[str, str] = field(default_factory=dict)  # env var name -> value used
     problems: list[RenderProblem] = field(default_factory=list)
+    # Where a value was replaced whole by text (a CSV cell or an environment variable),
+    # which may stand for a boolean; see `fields.text_booleans`.
+    text_paths: list[DataPath] = field(default_factory=list)
 
     def render(self, value: Any, path: DataPath = ()) -> Any:
         if isinstance(value, str):
@@ -58,7 +63,11 @@ class Renderer:
             if whole:
                 # A value that is exactly one placeholder keeps the row value's own type
                 # (a JSONL list stays a list, a number a number).
+                if self.row_is_text:
+                    self.text_paths.append(path)
                 return copy.deepcopy(self._column(whole.group(1), path, raw=True))
+        if _WHOLE_ENV.fullmatch(text):
+            self.text_paths.append(path)
         pattern = _ENV_ONLY if self.row is None else _ENV_AND_ROW
         return pattern.sub(lambda match: self._replacement(match, path), text)
 

@@ -1,21 +1,23 @@
 """`load_spec`: from a YAML file to a `BatchSpec`, or a `SpecError` listing every problem.
 
 The order of work, and why:
-1. read (size-capped) and parse YAML, keeping the line:col of every key and value;
-2. validate the top-level settings (after `${VAR}`);
+1. read (capped at `max_input_size`) and parse YAML, keeping the line:col of every key and
+   value;
+2. validate the top-level settings (after `${VAR}`); their `limits` cap what follows;
 3. for each task entry: drop its own fields that do not fit its kind (an error), lay it over
    the defaults that fit, load its `for_each` rows, then for each row fill `{column}` and
    `${VAR}` in one pass *before* type-checking, so a placeholder may stand for a number or
    an engine; then resolve the extraction schema, check the API's cross-field constraints
-   for every attempt, and build the requests and their content hash.
+   for every attempt, and build the requests and their content hash (`task_builder`).
 Problems are collected, never raised one at a time, and each points at the YAML (or CSV,
 JSONL, schema file) position where the offending value was written.
+Warnings (valid, but likely not what was meant: see `advice`) are collected the same way and
+returned on the `BatchSpec`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,44 +25,33 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from batchrun.spec.batch import (
-    AttemptRequest,
-    Backoff,
-    BatchSpec,
-    ExportSettings,
-    PollPolicy,
-    RetryPolicy,
-    TaskSpec,
+from batchrun.spec.advice import (
+    halt_rate_unreachable,
+    runs_budget_too_small,
+    timeout_before_first_poll,
 )
-from batchrun.spec.enums import DEFAULT_ENGINE
+from batchrun.spec.batch import BatchSpec, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
-from batchrun.spec.expand import MAX_ROWS, Row, load_rows
+from batchrun.spec.expand import Row, load_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
-from batchrun.spec.fields import (
-    ALL_REQUEST_FIELDS,
-    HEADER_FIELDS,
-    MERGED_MAPPING_FIELDS,
-    WORKFLOW_HEADER_FIELDS,
-    WORKFLOW_QUERY_FIELDS,
-    Kind,
-    RequestFields,
-    fields_for_kind,
-    request_problems,
-)
-from batchrun.spec.hashing import request_hash
+from batchrun.spec.fields import SETTINGS_BOOLEAN_PATHS, RequestFields, text_booleans
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
-from batchrun.spec.merge import Origin, apply_overrides, layer, source_of
+from batchrun.spec.merge import source_of
 from batchrun.spec.models import (
     DEFAULT_BASE_URL,
     ForEach,
+    LimitsSettings,
     RetrySettings,
     SpecFile,
     SpecSettings,
     TaskEntry,
 )
-from batchrun.spec.source_files import read_text
+from batchrun.spec.policies import export_settings, halt_policy, poll_policy
+from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES, read_text
+from batchrun.spec.task_builder import TaskBuilder
+from batchrun.spec.templates import Template, build_template
 from batchrun.spec.validation import dotted, field_problems
-from batchrun.spec.value_types import describe, url_host, url_problem
+from batchrun.spec.value_types import describe, url_problem
 from batchrun.spec.yaml_positions import DataPath, PositionMap, load_yaml
 
 _NOT_DEFAULTS = {
@@ -70,29 +61,24 @@ _NOT_DEFAULTS = {
     "retry": "use the top-level 'retry'",
     "timeout": "use the top-level 'timeout'",
 }
-_ENV_REFERENCE = re.compile(r"(?<!\$)\$\{")
 
 
 def load_spec(
-    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
 ) -> BatchSpec:
-    """Load, validate and expand the spec at `path`; raise SpecError with every problem."""
+    """Load, validate and expand the spec at `path`; raise SpecError with every problem.
+
+    `max_input_size` (bytes) caps the spec file, and the files it names unless the spec's
+    `limits.max_input_size` sets their cap itself."""
     display = os.fspath(path)
-    text = read_text(path, display, what="spec file")
+    text = read_text(path, display, what="spec file", max_bytes=max_input_size)
     loaded = load_yaml(text, display)
-    loader = _SpecLoader(Path(path), loaded.positions, os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    loader = _SpecLoader(Path(path), loaded.positions, environ, max_input_size)
     return loader.load(loaded.data)
-
-
-@dataclass(frozen=True, slots=True)
-class _Template:
-    """One task entry laid over the defaults, ready to be filled per row."""
-
-    kind: Kind
-    entry_path: DataPath
-    values: dict[str, Any]
-    origin: Origin
-    for_each: Any = None  # the raw `for_each`, None when the entry has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +90,23 @@ class _Expanded:
 
 
 class _SpecLoader:
-    def __init__(self, path: Path, positions: PositionMap, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        positions: PositionMap,
+        environ: Mapping[str, str],
+        max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
+    ) -> None:
         self._path = path
         self._positions = positions
         self._environ = environ
         self._issues = IssueCollector()
-        self._schemas = ExtractionSchemas(path, positions.path)
+        self._warnings = IssueCollector()
+        self._poll_interval: float | None = None  # known once the settings are valid
+        # Replaced once `limits` is read; row and schema files are read only after that.
+        self._limits = LimitsSettings()
+        self._max_input_size = max_input_size
+        self._schemas = ExtractionSchemas(path, positions.path, max_bytes=max_input_size)
 
     # ----- reporting -------------------------------------------------------------------
 
@@ -140,6 +137,8 @@ class _SpecLoader:
             message = f"the spec must be a mapping with 'name' and 'tasks', got {describe(data)}"
             raise SpecError([SpecIssue.at(where, message)])
         settings = self._settings(data)
+        self._set_limits(settings.limits if settings is not None else self._limits_alone(data))
+        self._poll_interval = settings.poll.interval if settings is not None else None
         defaults = self._defaults(data)
         # A broken top-level retry/timeout is reported once; tasks are checked without it.
         shared = {key: data[key] for key in ("retry", "timeout") if key in data}
@@ -150,6 +149,14 @@ class _SpecLoader:
         base_url = self._base_url(settings)
         self._issues.raise_if_any()
         assert settings is not None and base_url is not None
+        max_runs = settings.budget.max_runs
+        too_few = runs_budget_too_small(max_runs, len(tasks)) if max_runs else None
+        if too_few:
+            self._warnings.add(self._positions.value(("budget", "max_runs")), too_few)
+        halt = settings.halt
+        unreachable = halt_rate_unreachable(halt, len(tasks)) if halt else None
+        if unreachable:
+            self._warnings.add(self._positions.value(("halt", "min_ended")), unreachable)
         return BatchSpec(
             name=settings.name,
             path=self._path,
@@ -160,20 +167,20 @@ class _SpecLoader:
             budget_max_steps=settings.budget.max_steps,
             budget_max_runs=settings.budget.max_runs,
             results_dir=Path(settings.results),
-            export=ExportSettings(
-                screenshots=settings.export.screenshots,
-                recording=settings.export.recording,
-                artifacts=tuple(settings.export.artifacts),
-                max_file_size=settings.export.max_file_size,
-            ),
-            poll=PollPolicy(settings.poll.interval, settings.poll.max_interval),
+            export=export_settings(settings.export),
+            poll=poll_policy(settings.poll),
             tasks=tasks,
+            halt=halt_policy(settings.halt),
+            diff_ignore=tuple(settings.diff.ignore),
+            warnings=self._warnings.in_order(),
         )
 
     def _settings(self, data: dict[str, Any]) -> SpecSettings | None:
         raw = {key: value for key, value in data.items() if key not in ("defaults", "tasks")}
         renderer = Renderer(self._environ)
         rendered = renderer.render(raw)
+        is_boolean = SETTINGS_BOOLEAN_PATHS.__contains__
+        rendered = text_booleans(rendered, renderer.text_paths, is_boolean)
         for problem in renderer.problems:
             self._report(problem.path, problem.message)
         skip = {problem.path for problem in renderer.problems}
@@ -185,6 +192,21 @@ class _SpecLoader:
             # Suggestions for unknown top-level keys come from the whole file's model.
             self._report_model_errors(exc, SpecFile, (), skip)
             return None
+
+    def _limits_alone(self, data: dict[str, Any]) -> LimitsSettings:
+        """`limits` when other settings are broken: the tasks are still checked under it."""
+        renderer = Renderer(self._environ)
+        try:
+            return LimitsSettings.model_validate(renderer.render(data.get("limits") or {}))
+        except ValidationError:
+            return LimitsSettings()  # reported with the settings
+
+    def _set_limits(self, limits: LimitsSettings) -> None:
+        self._limits = limits
+        if limits.max_input_size is not None:
+            self._max_input_size = limits.max_input_size
+            display = self._positions.path
+            self._schemas = ExtractionSchemas(self._path, display, max_bytes=self._max_input_size)
 
     def _base_url(self, settings: SpecSettings | None) -> str | None:
         if settings is None:
@@ -265,70 +287,20 @@ class _SpecLoader:
             return []
         tasks: list[_Expanded] = []
         for index, entry in enumerate(entries):
-            template = self._template(index, entry, defaults, shared)
+            template = build_template(index, entry, defaults, shared, self._report)
             if template is not None:
                 tasks.extend(self._expand(template, first_position=len(tasks)))
-            if len(tasks) > MAX_ROWS:
-                self._report(("tasks", index), f"the batch expands to more than {MAX_ROWS} tasks")
+            if len(tasks) > self._limits.max_tasks:
+                message = (
+                    f"the batch expands to more than {self._limits.max_tasks} tasks; "
+                    "raise limits.max_tasks to allow more"
+                )
+                self._report(("tasks", index), message)
                 break
         self._check_unique_ids(tasks)
         return [expanded.task for expanded in tasks if expanded.task is not None]
 
-    def _template(
-        self, index: int, entry: Any, defaults: dict[str, Any], shared: dict[str, Any]
-    ) -> _Template | None:
-        path: DataPath = ("tasks", index)
-        if not isinstance(entry, dict):
-            self._report(path, f"expected a task (a mapping), got {describe(entry)}")
-            return None
-        kind: Kind = "workflow" if "workflow_id" in entry else "task"
-        allowed = fields_for_kind(kind)
-        own = {
-            key: value
-            for key, value in entry.items()
-            if key not in ("retry", "timeout", "for_each")
-        }
-        for key in list(own):
-            if key in ALL_REQUEST_FIELDS and key not in allowed:
-                message = (
-                    f"{key!r} applies only to workflow tasks (tasks with a workflow_id)"
-                    if kind == "task"
-                    else f"{key!r} does not apply to a workflow task (this task has a workflow_id)"
-                )
-                self._report((*path, key), message, at_key=True)
-                del own[key]
-        if isinstance(own.get("id"), str) and _ENV_REFERENCE.search(own["id"]):
-            self._report(
-                (*path, "id"), "an id cannot use ${VAR}: ids are stored and shown in clear"
-            )
-            return None
-        fitting = {key: value for key, value in defaults.items() if key in allowed}
-        values, origin = layer(fitting, ("defaults",), own, path, MERGED_MAPPING_FIELDS)
-        top_retry = shared.get("retry")
-        if "retry" in entry:
-            own_retry = entry["retry"]
-            if isinstance(own_retry, dict) and isinstance(top_retry, dict):
-                retry, retry_origin = layer(
-                    top_retry, ("retry",), own_retry, (*path, "retry"), frozenset({"backoff"})
-                )
-                origin.update({("retry", *key): source for key, source in retry_origin.items()})
-                values["retry"] = retry
-            else:
-                values["retry"] = own_retry
-            origin[("retry",)] = (*path, "retry")
-        elif isinstance(top_retry, dict):
-            values["retry"] = top_retry
-            origin[("retry",)] = ("retry",)
-        if "timeout" in entry or "timeout" in shared:
-            values["timeout"] = entry.get("timeout", shared.get("timeout"))
-            origin[("timeout",)] = (*path, "timeout") if "timeout" in entry else ("timeout",)
-        for_each = entry.get("for_each")
-        if "for_each" in entry and for_each is None:
-            self._report((*path, "for_each"), "for_each is empty: give rows, csv or jsonl")
-            return None
-        return _Template(kind, path, values, origin, for_each)
-
-    def _expand(self, template: _Template, first_position: int) -> list[_Expanded]:
+    def _expand(self, template: Template, first_position: int) -> list[_Expanded]:
         rows: list[Row | None] = [None]
         if template.for_each is not None:
             loaded = self._rows(template)
@@ -343,7 +315,7 @@ class _SpecLoader:
                 tasks.append(_Expanded(task_id, task, template.entry_path, described))
         return tasks
 
-    def _rows(self, template: _Template) -> list[Row] | None:
+    def _rows(self, template: Template) -> list[Row] | None:
         path = (*template.entry_path, "for_each")
         renderer = Renderer(self._environ)
         raw = renderer.render(template.for_each, path)
@@ -356,7 +328,14 @@ class _SpecLoader:
         except ValidationError as exc:
             self._report_model_errors(exc, ForEach, path, set())
             return None
-        result = load_rows(for_each, template.entry_path, self._positions, self._path)
+        result = load_rows(
+            for_each,
+            template.entry_path,
+            self._positions,
+            self._path,
+            max_bytes=self._max_input_size,
+            max_rows=self._limits.max_tasks,
+        )
         self._issues.extend(result.issues)
         if result.issues:
             return None
@@ -366,11 +345,12 @@ class _SpecLoader:
         return result.rows
 
     def _task(
-        self, template: _Template, row: Row | None, position: int
+        self, template: Template, row: Row | None, position: int
     ) -> tuple[str | None, TaskSpec | None]:
         """The task's id (for the duplicate check) and the task, None if it has problems."""
-        renderer = Renderer(self._environ, row.values if row else None)
-        rendered = renderer.render(template.values)
+        is_csv = row is not None and row.header is not None
+        renderer = Renderer(self._environ, row.values if row else None, row_is_text=is_csv)
+        rendered = text_booleans(renderer.render(template.values), renderer.text_paths)
         for problem in renderer.problems:
             self._report_render_problem(template, row, problem)
         task_id = rendered.get("id")
@@ -385,11 +365,16 @@ class _SpecLoader:
                     template, row, problem.path, problem.message, at_key=problem.at_key
                 )
             return task_id, None
-        return task_id, _TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+        task = TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+        if task is not None and task.timeout is not None and self._poll_interval is not None:
+            early = timeout_before_first_poll(task.timeout, self._poll_interval)
+            if early:
+                self.warn_in_task(template, ("timeout",), early)
+        return task_id, task
 
     def report_in_task(
         self,
-        template: _Template,
+        template: Template,
         row: Row | None,
         path: DataPath,
         message: str,
@@ -403,7 +388,7 @@ class _SpecLoader:
         self._report(source, message, at_key=at_key, note=note)
 
     def _report_render_problem(
-        self, template: _Template, row: Row | None, problem: RenderProblem
+        self, template: Template, row: Row | None, problem: RenderProblem
     ) -> None:
         if problem.missing_column is None or row is None:
             self.report_in_task(template, row, problem.path, problem.message)
@@ -439,6 +424,11 @@ class _SpecLoader:
 
     # ----- for the task builder ----------------------------------------------------------
 
+    def warn_in_task(self, template: Template, path: DataPath, message: str) -> None:
+        # No row note: a warning is about what was written, said once for all its rows.
+        source = source_of(template.origin, path, template.entry_path)
+        self._warnings.add(self._positions.value(source), f"{dotted(source)}: {message}")
+
     def location_of(self, path: DataPath) -> SourceLocation:
         return self._positions.value(path)
 
@@ -461,149 +451,3 @@ def _value_at(values: Any, path: DataPath) -> Any:
             break
         current = current[part]
     return current
-
-
-class _TaskBuilder:
-    """Turns one validated, filled task entry into a TaskSpec (or reports why not)."""
-
-    def __init__(
-        self,
-        loader: _SpecLoader,
-        template: _Template,
-        row: Row | None,
-        entry: TaskEntry,
-        secrets: dict[str, str],
-    ) -> None:
-        self._loader = loader
-        self._template = template
-        self._row = row
-        self._entry = entry
-        self._secrets = secrets
-        self._kind = template.kind
-        self._ok = True
-
-    def _report(self, path: DataPath, message: str, *, at_key: bool = False) -> None:
-        self._ok = False
-        self._loader.report_in_task(self._template, self._row, path, message, at_key=at_key)
-
-    def build(self, position: int) -> TaskSpec | None:
-        entry = self._entry
-        allowed = fields_for_kind(self._kind)
-        base = {
-            name: getattr(entry, name)
-            for name in RequestFields.model_fields  # field order: stable request bodies
-            if name in allowed and getattr(entry, name) is not None
-        }
-        if self._kind == "task":
-            base.setdefault("engine", DEFAULT_ENGINE)
-        retry = entry.retry or RetrySettings()
-        base = self._resolve_schema(base, ("data_extraction_schema",))
-        base_problems = request_problems(self._kind, base)
-        for field_name, message in base_problems:
-            self._report((field_name,), message)
-        attempts = self._attempt_fields(base, retry, set(base_problems))
-        if not self._ok:
-            return None
-        requests = tuple(self._request(fields) for fields in attempts)
-        first = requests[0]
-        url = base.get("url")
-        return TaskSpec(
-            id=entry.id,
-            position=position,
-            kind=self._kind,
-            retry=RetryPolicy(
-                attempts=retry.attempts,
-                on=frozenset(retry.on),
-                backoff=Backoff(
-                    retry.backoff.initial,
-                    retry.backoff.factor,
-                    retry.backoff.max,
-                    retry.backoff.jitter,
-                ),
-            ),
-            timeout=entry.timeout,
-            output_schema=base.get("data_extraction_schema"),
-            content_hash=request_hash(self._kind, first.body, first.headers, first.query),
-            engine=base["engine"] if self._kind == "task" else None,
-            host=url_host(url) if isinstance(url, str) else None,
-            location=self._loader.location_of(self._template.entry_path),
-            requests=requests,
-            secrets=dict(self._secrets),
-        )
-
-    def _attempt_fields(
-        self, base: dict[str, Any], retry: RetrySettings, base_problems: set[tuple[str, str]]
-    ) -> list[dict[str, Any]]:
-        """Fields for attempts 1..N, N being the last attempt an escalation changes."""
-        escalations_path = source_of(self._template.origin, ("retry", "escalate"), ())
-        own_escalations = (
-            escalations_path[: len(self._template.entry_path)] == self._template.entry_path
-        )
-        allowed = fields_for_kind(self._kind)
-        steps: list[tuple[int, int, dict[str, Any]]] = []
-        for index, escalation in enumerate(retry.escalate):
-            where: DataPath = ("retry", "escalate", index)
-            if escalation.attempt > retry.attempts:
-                self._report(
-                    (*where, "attempt"),
-                    f"attempt {escalation.attempt} never happens "
-                    f"(retry.attempts is {retry.attempts})",
-                )
-            overrides = {}
-            for name in sorted(escalation.model_fields_set - {"attempt"}):
-                if name in allowed:
-                    overrides[name] = getattr(escalation, name)
-                elif own_escalations:
-                    self._report(
-                        (*where, name), f"{name!r} does not apply to a {self._kind}", at_key=True
-                    )
-            steps.append((escalation.attempt, index, overrides))
-        last = max((attempt for attempt, _, _ in steps), default=1)
-        attempts = [base]
-        for number in range(2, min(last, retry.attempts) + 1):
-            fields = base
-            applied: int | None = None
-            for attempt, index, overrides in steps:
-                if attempt <= number:
-                    fields = apply_overrides(fields, overrides, MERGED_MAPPING_FIELDS)
-                    applied = index
-            if applied is None:
-                attempts.append(base)
-                continue
-            where = ("retry", "escalate", applied)
-            fields = self._resolve_schema(fields, (*where, "data_extraction_schema"))
-            for field_name, message in request_problems(self._kind, fields):
-                if (field_name, message) not in base_problems:
-                    self._report(where, f"attempt {number}: {message}")
-            attempts.append(fields)
-        return attempts
-
-    def _resolve_schema(self, fields: dict[str, Any], where: DataPath) -> dict[str, Any]:
-        value = fields.get("data_extraction_schema")
-        if value is None:
-            return fields
-        resolved = self._loader.schemas.resolve(value)
-        self._loader.add_issues(resolved.issues)
-        for sub_path, message in resolved.problems:
-            self._report((*where, *sub_path), message)
-        if resolved.issues:
-            self._ok = False
-        return {**fields, "data_extraction_schema": resolved.schema}
-
-    def _request(self, fields: dict[str, Any]) -> AttemptRequest:
-        body: dict[str, Any] = {}
-        headers: dict[str, str] = {}
-        query: dict[str, str] = {}
-        if self._kind == "workflow":
-            body["workflow_id"] = self._entry.workflow_id
-        for name, value in fields.items():
-            if name in HEADER_FIELDS:
-                headers[HEADER_FIELDS[name]] = str(value)
-            elif self._kind == "workflow" and name in WORKFLOW_HEADER_FIELDS:
-                headers[WORKFLOW_HEADER_FIELDS[name]] = str(value)
-            elif self._kind == "workflow" and name in WORKFLOW_QUERY_FIELDS:
-                if value:
-                    query[name] = "true"
-            else:
-                body[name] = value
-        return AttemptRequest(body=body, headers=headers, query=query)

@@ -11,11 +11,27 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from batchrun.spec.enums import ARTIFACT_TYPES, RETRY_ON_VALUES
+from batchrun.spec.enums import ARTIFACT_TYPES, DEFAULT_HALT_ON, HALT_MODES, RETRY_ON_VALUES
 from batchrun.spec.fields import HttpUrl, RequestFields, SpecModel
-from batchrun.spec.value_types import Duration, PositiveDuration, Size, choice, int_in, pattern_type
+from batchrun.spec.value_types import (
+    MAX_SAFE_INT,
+    Duration,
+    OutputPath,
+    PositiveDuration,
+    Rate,
+    Size,
+    StrictBool,
+    choice,
+    float_in,
+    int_in,
+    pattern_type,
+)
 
 DEFAULT_BASE_URL = "https://api.skyvern.com"
+# The default and the largest `limits.max_tasks`: ten million tasks is far past what one state
+# database and one results directory are built for.
+MAX_ROWS = 100_000
+MAX_TASKS_CEILING = 10_000_000
 DEFAULT_API_KEY_ENV = "SKYVERN_API_KEY"
 
 BatchName = pattern_type(
@@ -46,9 +62,13 @@ class ApiSettings(SpecModel):
 
 class BackoffSettings(SpecModel):
     initial: Duration = Field(5.0, description="Wait before the first retry.")
-    factor: float = Field(2.0, ge=1, le=10, description="Each further wait is this much longer.")
+    factor: float_in(1, 10) = Field(  # type: ignore[valid-type]
+        2.0, description="Each further wait is this much longer."
+    )
     max: Duration = Field(300.0, description="No wait is longer than this.")
-    jitter: float = Field(0.2, ge=0, le=1, description="Random spread, as a fraction of the wait.")
+    jitter: float_in(0, 1) = Field(  # type: ignore[valid-type]
+        0.2, description="Random spread, as a fraction of the wait."
+    )
 
 
 class Escalation(RequestFields):
@@ -83,23 +103,71 @@ class PollSettings(SpecModel):
 
 
 class BudgetSettings(SpecModel):
-    max_steps: int_in(1) | None = Field(  # type: ignore[valid-type]
+    max_steps: int_in(1, MAX_SAFE_INT) | None = Field(  # type: ignore[valid-type]
         None, description="Cap on the total steps spent."
     )
-    max_runs: int_in(1) | None = Field(  # type: ignore[valid-type]
+    max_runs: int_in(1, MAX_SAFE_INT) | None = Field(  # type: ignore[valid-type]
         None, description="Cap on the number of runs created."
     )
 
 
 class ExportSettingsModel(SpecModel):
-    screenshots: bool = False
-    recording: bool = False
+    screenshots: StrictBool = False
+    recording: StrictBool = False
     artifacts: list[choice("artifact type", ARTIFACT_TYPES)] = Field(  # type: ignore[valid-type]
         default_factory=list
     )
     max_file_size: Size = Field(
         1_000_000_000,
         description="Largest file downloaded; KB/MB/GB = 1000^n, KiB/MiB/GiB = 1024^n.",
+    )
+
+
+class HaltSettings(SpecModel):
+    """When to stop starting runs: after too many failed tasks, or too high a share."""
+
+    max_failures: int_in(1, MAX_SAFE_INT) | None = Field(  # type: ignore[valid-type]
+        None, description="Stop once this many tasks ended failed."
+    )
+    max_failure_rate: Rate | None = Field(
+        None, description="Stop once this share of the ended tasks failed: '30%' or 0.3."
+    )
+    min_ended: int_in(0, MAX_SAFE_INT) = Field(  # type: ignore[valid-type]
+        20, description="max_failure_rate counts only after this many tasks ended."
+    )
+    on: list[choice("end status", RETRY_ON_VALUES)] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(DEFAULT_HALT_ON),
+        min_length=1,
+        description="End statuses that count as failed (default: all but canceled).",
+    )
+    mode: choice("halt mode", HALT_MODES) = Field(  # type: ignore[valid-type]
+        "soon", description="soon: let runs in flight finish; now: cancel them."
+    )
+
+    @model_validator(mode="after")
+    def _a_threshold(self) -> HaltSettings:
+        if self.max_failures is None and self.max_failure_rate is None:
+            raise ValueError("needs max_failures or max_failure_rate (or both)")
+        return self
+
+
+class DiffSettings(SpecModel):
+    ignore: list[OutputPath] = Field(
+        default_factory=list,
+        description="Output paths a diff ignores, e.g. '$.scraped_at', '$.items[*].seen_at'.",
+    )
+
+
+class LimitsSettings(SpecModel):
+    """Caps on what a spec may read and expand to, raised for big batches on purpose."""
+
+    max_input_size: Size | None = Field(
+        None,
+        description="Largest CSV, JSONL or schema file the spec may name. Default 10MB "
+        "(or load_spec's max_input_size); the spec file itself stays under that default.",
+    )
+    max_tasks: int_in(1, MAX_TASKS_CEILING) = Field(  # type: ignore[valid-type]
+        MAX_ROWS, description="Most tasks the batch may expand to (and rows in one file)."
     )
 
 
@@ -152,6 +220,9 @@ class SpecSettings(SpecModel):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
     results: str = Field("results", min_length=1, description="The results directory.")
     export: ExportSettingsModel = Field(default_factory=ExportSettingsModel)
+    halt: HaltSettings | None = Field(None, description="Stop a batch that keeps failing.")
+    diff: DiffSettings = Field(default_factory=DiffSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
 
 class SpecFile(SpecSettings):

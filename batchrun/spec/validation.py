@@ -90,6 +90,7 @@ def _message(kind: str, item: Any) -> str:
         words = "at most" if kind == "too_long" else "at least"
         limit = ctx.get("max_length" if kind == "too_long" else "min_length")
         unit = "characters" if isinstance(value, str) else "items"
+        unit = unit[:-1] if limit == 1 else unit
         return f"must have {words} {limit} {unit}, got {ctx.get('actual_length', len(value))}"
     return str(item.get("msg", kind)).removeprefix("Value error, ")
 

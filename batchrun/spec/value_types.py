@@ -74,15 +74,52 @@ def choice(label: str, values: Sequence[str], aliases: Mapping[str, str] | None 
     ]
 
 
+_BOOL_HINT = "(YAML 1.2: only true and false are booleans)"
+
+
+def _strict_bool(value: Any) -> bool:
+    # pydantic's lax bool would take yes, off, 0, 1 and "true": a spec says true or false.
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        raise ValueError(
+            f"expected true or false, got the string {describe(value)} (remove the quotes)"
+        )
+    raise ValueError(f"expected true or false, got {describe(value)} {_BOOL_HINT}")
+
+
+StrictBool = Annotated[bool, PlainValidator(_strict_bool), WithJsonSchema({"type": "boolean"})]
+
+
 def _reject_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"expected an integer, got {describe(value)}")
     return value
 
 
-def int_in(ge: int | None = None, le: int | None = None) -> Any:
+# Counts must fit where they end up: SQLite stores 64-bit integers and JSON readers (the
+# API's included) are exact only up to 2**53, so no integer field goes past that.
+MAX_SAFE_INT = 2**53
+
+
+def int_in(ge: int, le: int) -> Any:
     """An integer within bounds. pydantic's lax int takes `true` as 1: not here."""
+    if le > MAX_SAFE_INT:
+        raise ValueError(f"{le} is beyond what JSON and SQLite carry exactly")
     return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_reject_bool)]
+
+
+def float_in(ge: float, le: float) -> Any:
+    """A finite number within bounds; `true` is not 1.0 and 'nan' is not a number."""
+    return Annotated[
+        float, Field(ge=ge, le=le, allow_inf_nan=False), BeforeValidator(_reject_bool_number)
+    ]
+
+
+def _reject_bool_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {describe(value)}")
+    return value
 
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|h)?\s*$")
@@ -90,8 +127,12 @@ _DURATION_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(s|m|h)?\s*$"
 
 
+# Thirty days: longer than any batch is worth waiting on, and far inside a float's range.
+MAX_DURATION_SECONDS = 30 * 24 * 3600
+
+
 def parse_duration(value: Any) -> float:
-    """Seconds from `90`, `1.5`, `"90s"`, `"10m"` or `"1h"`."""
+    """Seconds from `90`, `1.5`, `"90s"`, `"10m"` or `"1h"`, at most 30 days."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
@@ -101,9 +142,16 @@ def parse_duration(value: Any) -> float:
                 f"expected a duration such as 90, '90s', '10m' or '1h', got {describe(value)}"
             )
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    if not math.isfinite(seconds) or seconds < 0:
+    if math.isnan(seconds) or seconds < 0:
         raise ValueError(f"a duration must be zero or more seconds, got {describe(value)}")
+    if seconds > MAX_DURATION_SECONDS:  # infinity included: "999...9s" overflows a float
+        raise ValueError(f"a duration must be at most 30 days (720h), got {describe(value)}")
     return seconds
+
+
+def describe_seconds(seconds: float) -> str:
+    """`90s`, `1.5s`: a duration for messages."""
+    return f"{seconds:g}s"
 
 
 def _positive_duration(value: Any) -> float:
@@ -114,7 +162,10 @@ def _positive_duration(value: Any) -> float:
 
 
 _DURATION_SCHEMA = {
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": MAX_DURATION_SECONDS},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ],
     "examples": [90, "90s", "10m", "1h"],
 }
 Duration = Annotated[float, PlainValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
@@ -129,26 +180,105 @@ _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
 SIZE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([KkMmGgTt][Ii]?[Bb]|[Bb])?\s*$"
 
 
+# One petabyte: more than any file a run downloads or a spec reads, and inside 2**53.
+MAX_SIZE_BYTES = 10**15
+
+
 def parse_size(value: Any) -> int:
-    """Bytes from `1000`, `"10KB"`, `"5MB"`, `"1GB"`, `"2GiB"`."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
+    """Bytes from `1000`, `"10KB"`, `"5MB"`, `"1GB"`, `"2GiB"`, at most 1 PB."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"a size must be more than zero bytes, got {describe(value)}")
+        return _size_in_range(value, value)
     match = _SIZE.match(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(
             f"expected a size such as 1000, '500KB', '5MB' or '1GB', got {describe(value)}"
         )
-    size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-    if size <= 0:
+    # Bounded before int(): "999...9TB" is an infinite float, and int(inf) raises.
+    size = float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+    if size > MAX_SIZE_BYTES:
+        raise ValueError(f"a size must be at most 1 PB (1000TB), got {describe(value)}")
+    if int(size) <= 0:
         raise ValueError(f"a size must be more than zero bytes, got {describe(value)}")
+    return int(size)
+
+
+def _size_in_range(size: int, written: Any) -> int:
+    if size > MAX_SIZE_BYTES:
+        raise ValueError(f"a size must be at most 1 PB (1000TB), got {describe(written)}")
     return size
 
 
 _SIZE_SCHEMA = {
-    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": SIZE_PATTERN}],
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_SIZE_BYTES},
+        {"type": "string", "pattern": SIZE_PATTERN},
+    ],
     "examples": ["500MB", "1GB"],
 }
 Size = Annotated[int, PlainValidator(parse_size), WithJsonSchema(_SIZE_SCHEMA)]
+
+
+_RATE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
+RATE_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"
+
+
+def parse_rate(value: Any) -> float:
+    """A fraction 0..1 from `0.3` or `"30%"` (0% to 100%)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not (math.isfinite(value) and 0 <= value <= 1):
+            raise ValueError(
+                f"a rate is a fraction from 0 to 1 or a percentage such as '30%', "
+                f"got {describe(value)}"
+            )
+        return float(value)
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"expected a rate such as 0.3 or '30%', got {describe(value)}")
+    percent = float(match.group(1))
+    if percent > 100:
+        raise ValueError(f"a percentage is at most 100%, got {describe(value)}")
+    return percent / 100
+
+
+_RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1},
+        {"type": "string", "pattern": RATE_PATTERN},
+    ],
+    "examples": ["30%", 0.3],
+}
+Rate = Annotated[float, PlainValidator(parse_rate), WithJsonSchema(_RATE_SCHEMA)]
+
+# Output paths: `$` then `.name`, `['name']`, `[3]`, `[*]` or `.*` steps (a JSONPath subset).
+_OUTPUT_PATH_STEP = r"(?:\.[A-Za-z_][A-Za-z0-9_-]*|\.\*|\[\*\]|\[[0-9]+\]|\['[^'\]]+'\])"
+OUTPUT_PATH_PATTERN = rf"^\${_OUTPUT_PATH_STEP}+$"
+_OUTPUT_PATH = re.compile(OUTPUT_PATH_PATTERN)
+
+
+def _check_output_path(value: Any) -> str:
+    example = "'$.items[*].seen_at'"
+    if not isinstance(value, str):
+        raise ValueError(f"expected an output path such as {example}, got {describe(value)}")
+    if value.strip() == "$":
+        raise ValueError("'$' would ignore the whole output; name a part of it, e.g. '$.a'")
+    if not _OUTPUT_PATH.match(value):
+        # The commonest slip is leaving out the `$.`: suggest it when that is all it takes.
+        fixed = f"$.{value}"
+        hint = f"; did you mean {fixed!r}?" if _OUTPUT_PATH.match(fixed) else ""
+        raise ValueError(
+            f"{describe(value)} is not an output path: '$' then .name, ['name'], [3], [*] "
+            f"or .* steps{hint}"
+        )
+    return value
+
+
+OutputPath = Annotated[
+    str,
+    PlainValidator(_check_output_path),
+    WithJsonSchema({"type": "string", "pattern": OUTPUT_PATH_PATTERN}),
+]
 
 
 def url_type(label: str, schemes: tuple[str, ...]) -> Any:

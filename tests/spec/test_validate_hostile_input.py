@@ -51,7 +51,9 @@ def _check_bytes(data: bytes) -> None:
 _SPEC_KEYS = st.sampled_from(
     ["name", "tasks", "defaults", "retry", "id", "prompt", "url", "engine", "for_each", "rows",
      "max_steps", "proxy_location", "timeout", "poll", "escalate", "attempt", "workflow_id",
-     "parameters", "data_extraction_schema", "export", "on", "backoff", "csv"]
+     "parameters", "data_extraction_schema", "export", "on", "backoff", "csv", "halt",
+     "max_failures", "max_failure_rate", "min_ended", "mode", "diff", "ignore", "limits",
+     "max_input_size", "max_tasks", "screenshots", "start_fresh_browser", "budget"]
 )  # fmt: skip
 _SCALARS = st.one_of(
     st.none(),
@@ -138,4 +140,4 @@ def test_garbage_through_the_real_console_script(tmp_path: Path) -> None:
 
 
 def test_the_size_cap_is_what_the_message_says() -> None:
-    assert source_files.MAX_FILE_BYTES == 10_000_000
+    assert source_files.DEFAULT_MAX_INPUT_BYTES == 10_000_000
