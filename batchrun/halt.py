@@ -20,7 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
 from batchrun.errors import UsageError
@@ -178,21 +178,25 @@ class HaltTrip:
         }
 
 
-@dataclass(slots=True)
 class HaltTracker:
     """Counts task ends against a halt policy; a tracker without a policy never trips.
 
     `record_end` is called once per task that reached a final state. A task's retries are
     one end (the tracker ignores any later call for a task id it has seen), so a batch
-    resumed after a crash may safely replay ends it is unsure about.
+    resumed after a crash may safely replay ends it is unsure about. The counts go on after
+    the trip (tasks still running under mode "soon" end later); the trip keeps the counts
+    it was made with.
     """
 
-    policy: HaltPolicy | None
-    failures: int = 0
-    ended: int = 0
-    tripped: HaltTrip | None = None
-    _seen: set[str] = field(default_factory=set)
-    _reasons: Counter[str] = field(default_factory=Counter)
+    def __init__(self, policy: HaltPolicy | None) -> None:
+        # Copied and validated once: a spec model that let a bad value through fails here,
+        # before the first task is submitted, not in the middle of the batch.
+        self.policy = None if policy is None else HaltPolicyValue.of(policy)
+        self.failures = 0
+        self.ended = 0
+        self.tripped: HaltTrip | None = None
+        self._seen: set[str] = set()
+        self._reasons: Counter[str] = Counter()
 
     def resume(self, ended: Iterable[tuple[str, str, str | None]]) -> HaltTrip | None:
         """Count the tasks that ended in earlier invocations of the same batch.

@@ -179,3 +179,26 @@ def test_without_a_policy_nothing_ever_trips_but_ends_are_counted() -> None:
 def test_an_unknown_end_status_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown end status 'completed'"):
         HaltTracker(HaltPolicyValue(max_failures=1)).record_end("a", "completed", None)
+
+
+@dataclass(frozen=True)
+class SpecHalt:
+    """Stands in for the spec model's `halt` object."""
+
+    max_failures: int | None
+    max_failure_rate: float | None
+    min_ended: int = 10
+    on: frozenset[str] = frozenset({"failed"})
+    mode: str = "soon"
+
+
+def test_the_spec_policy_object_is_used_as_it_is() -> None:
+    tracker = HaltTracker(SpecHalt(max_failures=1, max_failure_rate=None, mode="now"))
+    assert tracker.record_end("a", "timed_out", None) is None  # not in this spec's `on`
+    trip = tracker.record_end("b", "failed", None)
+    assert trip is not None and trip.mode == "now"
+
+
+def test_a_spec_policy_with_a_bad_value_is_refused_before_the_batch_starts() -> None:
+    with pytest.raises(ValueError, match="max_failure_rate must be above 0 and at most 1"):
+        HaltTracker(SpecHalt(max_failures=None, max_failure_rate=30.0))
