@@ -103,27 +103,34 @@ def halt_policy_with_overrides(
     """The spec's policy with `--halt-on-failures`, `--halt-on-rate`, `--halt-mode` laid over.
 
     Each option replaces only its own limit: `--halt-on-failures 5` on a spec that sets a
-    rate keeps the rate (whichever is reached first halts). None when nothing asks to halt.
-    Raises UsageError for `--halt-mode` without any limit, or an invalid value.
+    rate keeps the rate (whichever is reached first halts). None when no limit is set, as
+    such a policy could never halt. Raises UsageError naming the option at fault.
     """
-    if policy is None and max_failures is None and max_failure_rate is None:
+    if max_failures is not None and max_failures < 1:
+        raise UsageError(f"--halt-on-failures must be at least 1, got {max_failures}")
+    if max_failure_rate is not None and not 0 < max_failure_rate <= 1:
+        raise UsageError(f"--halt-on-rate must be above 0 and at most 1, got {max_failure_rate}")
+    if mode is not None and mode not in HALT_MODES:
+        raise UsageError(f"--halt-mode must be 'soon' or 'now', got {mode!r}")
+    try:
+        base = HaltPolicyValue() if policy is None else HaltPolicyValue.of(policy)
+    except ValueError as exc:
+        raise UsageError(f"halt: {exc}") from exc
+    merged = HaltPolicyValue(
+        max_failures=_either(max_failures, base.max_failures),
+        max_failure_rate=_either(max_failure_rate, base.max_failure_rate),
+        min_ended=base.min_ended,
+        on=base.on,
+        mode=cast(HaltMode, _either(mode, base.mode)),
+    )
+    if merged.max_failures is None and merged.max_failure_rate is None:
         if mode is not None:
             raise UsageError(
                 "--halt-mode needs a limit: add --halt-on-failures N or --halt-on-rate P "
                 "(or a 'halt' section in the spec)"
             )
         return None
-    base = HaltPolicyValue() if policy is None else HaltPolicyValue.of(policy)
-    try:
-        return HaltPolicyValue(
-            max_failures=_either(max_failures, base.max_failures),
-            max_failure_rate=_either(max_failure_rate, base.max_failure_rate),
-            min_ended=base.min_ended,
-            on=base.on,
-            mode=cast(HaltMode, _either(mode, base.mode)),
-        )
-    except ValueError as exc:
-        raise UsageError(f"halt: {exc}") from exc
+    return merged
 
 
 def _either(override: Any, value: Any) -> Any:

@@ -32,6 +32,8 @@ SPEC = SpecHalt(max_failure_rate=0.3)
 OVERRIDE_CASES = [
     # story, spec's halt, (--halt-on-failures, --halt-on-rate, --halt-mode), expected
     ("no halt anywhere: no policy", None, (None, None, None), None),
+    ("a spec halt without any limit could never halt: no policy", SpecHalt(),
+     (None, None, None), None),
     ("the spec's policy as written", SPEC, (None, None, None),
      HaltPolicyValue(None, 0.3, 5, frozenset({"failed", "terminated"}), "soon")),
     ("--halt-on-failures adds a count and keeps the spec's rate", SPEC, (10, None, None),
@@ -76,8 +78,15 @@ def test_the_result_is_frozen_and_usable_where_the_spec_policy_is() -> None:
     ("spec_halt", "overrides", "message"),
     [
         (None, (None, None, "now"), "--halt-mode needs a limit"),
-        (None, (0, None, None), "max_failures must be at least 1"),
-        (SPEC, (None, None, "later"), "mode must be 'soon' or 'now'"),
+        (SpecHalt(), (None, None, "now"), "--halt-mode needs a limit"),
+        (None, (0, None, None), "--halt-on-failures must be at least 1, got 0"),
+        (SPEC, (None, 1.5, None), "--halt-on-rate must be above 0 and at most 1, got 1.5"),
+        (SPEC, (None, None, "later"), "--halt-mode must be 'soon' or 'now', got 'later'"),
+        (
+            SpecHalt(max_failures=3, min_ended=0),
+            (None, None, None),
+            "halt: min_ended must be at least 1, got 0",
+        ),
     ],
 )
 def test_overrides_that_make_no_sense_are_usage_errors(
