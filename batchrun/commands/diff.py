@@ -16,6 +16,7 @@ import click
 
 from batchrun.commands.common import only_option, results_option, spec_argument
 from batchrun.diffing import (
+    BatchDiff,
     DiffInputError,
     InstanceRows,
     ResultsDirInstances,
@@ -123,13 +124,42 @@ def _ignore_patterns(spec: DiffSpec, ignore: Sequence[str]) -> list[str]:
     return [*from_spec, *ignore]
 
 
+def _diff(
+    spec: DiffSpec,
+    source: InstanceRows,
+    from_key: str | None,
+    to_key: str | None,
+    only: str | None,
+    patterns: Sequence[str],
+) -> BatchDiff:
+    describe = getattr(source, "describe", None)
+    where = describe(spec.name) if callable(describe) else ""
+    old_key, new_key = pick_runs(spec.name, source.run_keys(spec.name), from_key, to_key, where)
+    only_rows = _OnlyFilter(only)
+    try:
+        diff = compute_diff(
+            only_rows(source.rows(spec.name, old_key)),
+            only_rows(source.rows(spec.name, new_key)),
+            from_key=old_key,
+            to_key=new_key,
+            ignore=patterns,
+        )
+    except DiffInputError as exc:
+        raise UsageError(str(exc)) from None
+    if only is not None and only_rows.matched == 0:
+        raise UsageError(f"--only {only!r} matches no task in run {old_key} or {new_key}")
+    return diff
+
+
 def build_diff_command(
     source_for: SourceFor, *, extra_options: Sequence[OptionDecorator] = ()
 ) -> click.Command:
     """The `diff` command reading instances from `source_for(spec, **extra option values)`.
 
     `extra_options` are click option decorators the source needs (e.g. --results, --state);
-    their values reach `source_for` as keyword arguments, never the diff itself.
+    their values reach `source_for` as keyword arguments, never the diff itself. A source
+    with a `close()` is closed when the command ends; one with `describe(spec_name)` says
+    where it looked in its error messages ("in results/prices").
     """
 
     @click.command("diff")
@@ -147,7 +177,7 @@ def build_diff_command(
         multiple=True,
         help="An output field that always changes, e.g. '$.items[*].seen_at' (* is any key "
         "or index; ignores everything under it). Repeatable; adds to the spec's diff.ignore.",
-    )  # fmt: skip
+    )
     @click.pass_context
     def diff_command(
         ctx: click.Context,
@@ -166,22 +196,12 @@ def build_diff_command(
         spec: DiffSpec = load_spec(spec_path)
         patterns = _ignore_patterns(spec, ignore)
         source = source_for(spec, **source_options)
-        describe = getattr(source, "describe", None)
-        where = describe(spec.name) if callable(describe) else ""
-        old_key, new_key = pick_runs(spec.name, source.run_keys(spec.name), from_key, to_key, where)
-        only_rows = _OnlyFilter(only)
         try:
-            diff = compute_diff(
-                only_rows(source.rows(spec.name, old_key)),
-                only_rows(source.rows(spec.name, new_key)),
-                from_key=old_key,
-                to_key=new_key,
-                ignore=patterns,
-            )
-        except DiffInputError as exc:
-            raise UsageError(str(exc)) from None
-        if only is not None and only_rows.matched == 0:
-            raise UsageError(f"--only {only!r} matches no task in run {old_key} or {new_key}")
+            diff = _diff(spec, source, from_key, to_key, only, patterns)
+        finally:
+            # A state-backed source holds the state file open; the results directory does not.
+            if callable(close := getattr(source, "close", None)):
+                close()
         if as_json:
             click.echo(to_json(diff.as_json(), indent=2))
         else:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
 from batchrun.cli import BatchrunGroup
-from batchrun.commands.diff import diff_command, pick_runs
+from batchrun.commands.diff import build_diff_command, diff_command, pick_runs
 from batchrun.errors import UsageError
 
 SPEC = """\
@@ -276,3 +278,37 @@ def test_pick_runs(
     keys: list[str], from_key: str | None, to_key: str | None, expected: tuple[str, str]
 ) -> None:
     assert pick_runs("prices", keys, from_key, to_key) == expected
+
+
+def test_another_source_plugs_in_with_its_own_option(results: Results) -> None:
+    # How the state will provide the instances: same command line, plus the source's option.
+    class MemorySource:
+        def __init__(self, runs: dict[str, list[dict[str, Any]]]) -> None:
+            self.runs = runs
+            self.closed = False
+
+        def run_keys(self, spec_name: str) -> list[str]:
+            assert spec_name == "prices"
+            return list(self.runs)
+
+        def rows(self, spec_name: str, run_key: str) -> Iterator[dict[str, Any]]:
+            yield from self.runs[run_key]
+
+        def close(self) -> None:
+            self.closed = True
+
+    opened: list[MemorySource] = []
+
+    def source_for(spec: Any, *, state_path: Path | None) -> MemorySource:
+        assert state_path == Path("night.db")
+        opened.append(MemorySource({"mon": [ok("product-lamp")], "tue": [ok("product-sofa")]}))
+        return opened[0]
+
+    state_option = click.option("--state", "state_path", type=click.Path(path_type=Path))
+    command = build_diff_command(source_for, extra_options=[state_option])
+    result = CliRunner().invoke(command, [str(results.spec), "--state", "night.db"])
+    assert (result.exit_code, result.output) == (
+        1,
+        "mon → tue: 1 added, 1 removed, 0 unchanged\nadded product-sofa\nremoved product-lamp\n",
+    )
+    assert opened[0].closed
