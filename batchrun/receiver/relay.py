@@ -138,8 +138,8 @@ class Relay:
             wait: float | None = None
             try:
                 response = await client.post(job.url, content=job.body, headers=job.headers)
-            except httpx.InvalidURL as exc:
-                outcome, retry = f"invalid URL: {exc}", False
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                outcome, retry = f"invalid URL: {exc}", False  # the same again would fail
             except httpx.HTTPError as exc:
                 outcome, retry = f"{type(exc).__name__}: {exc}", True
             else:
