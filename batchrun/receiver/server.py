@@ -124,6 +124,7 @@ class WebhookReceiver:
             warn=self._warn,
         )
         self._bound_origin: str | None = None
+        self._sock: socket.socket | None = None
         self._stop_requested = False
         self._stop: anyio.Event | None = None  # made in `serve`, on the running loop
 
@@ -145,6 +146,22 @@ class WebhookReceiver:
     def relays_pending(self) -> int:
         return self._relay.pending
 
+    def bind(self) -> None:
+        """Bind the listening socket now, so a taken port is a plain UsageError here rather
+        than one wrapped in an exception group by the task group running `serve`."""
+        if self._sock is None:
+            self._sock = _listen(self._host, self._port)
+            host, port = self._sock.getsockname()[:2]
+            self._bound_origin = (
+                f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+            )
+
+    def close(self) -> None:
+        """Release a socket that `bind` made for a `serve` that never ran."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
     def stop(self) -> None:
         """Ask `serve` to finish; it returns once requests and relays have wound down."""
         self._stop_requested = True
@@ -159,9 +176,9 @@ class WebhookReceiver:
         self._stop = stop = anyio.Event()
         if self._stop_requested:
             stop.set()
-        sock = _listen(self._host, self._port)
-        host, port = sock.getsockname()[:2]
-        self._bound_origin = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self.bind()
+        sock = self._sock
+        assert sock is not None
         try:
             async with anyio.create_task_group() as tg:
                 relay_scope = anyio.CancelScope()
@@ -176,7 +193,7 @@ class WebhookReceiver:
                 await self._relay.drain()
                 relay_scope.cancel()
         finally:
-            sock.close()
+            self.close()
 
     async def _run_relay(
         self, scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None]
@@ -229,9 +246,13 @@ async def serve_receiver(
     enclosing scope stops it at once.
     """
     receiver = WebhookReceiver(host, port, **kwargs)
-    async with anyio.create_task_group() as tg:
-        await tg.start(receiver.serve)
-        try:
-            yield receiver
-        finally:
-            receiver.stop()
+    receiver.bind()
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(receiver.serve)
+            try:
+                yield receiver
+            finally:
+                receiver.stop()
+    finally:
+        receiver.close()
