@@ -58,7 +58,9 @@ class Relay:
         self._stats = stats
         self._warn = warn
         self._queue: deque[RelayJob] = deque()
+        self._queued_bytes = 0
         self._busy = 0
+        self._abandoned = 0  # jobs cancelled mid-delivery when the receiver stopped
         # Pulsed (set, then replaced) whenever the queue or `_busy` changes; waiters re-check.
         # Made in `run`: an anyio Event belongs to a running event loop.
         self._changed: anyio.Event | None = None
@@ -69,16 +71,26 @@ class Relay:
         return len(self._queue) + self._busy
 
     def submit(self, job: RelayJob) -> None:
-        """Queue a job; never blocks. A full queue drops its oldest job, with a warning."""
-        if len(self._queue) >= self._settings.relay_queue:
-            dropped = self._queue.popleft()
+        """Queue a job; never blocks. A full queue (by count or by bytes, as bodies may be
+        up to max_body each) drops its oldest jobs, with a warning each."""
+        limit, max_bytes = self._settings.relay_queue, self._settings.relay_queue_bytes
+        while self._queue and (
+            len(self._queue) >= limit or self._queued_bytes + len(job.body) > max_bytes
+        ):
+            dropped = self._take()
             self._stats.relay_dropped += 1
             self._warn(
-                f"webhook relay queue full ({self._settings.relay_queue}): dropped the relay "
-                f"of run {dropped.run_id} to {dropped.url}"
+                f"webhook relay queue full ({limit} relays or {max_bytes} bytes): dropped the "
+                f"relay of run {dropped.run_id} to {dropped.url}"
             )
         self._queue.append(job)
+        self._queued_bytes += len(job.body)
         self._pulse()
+
+    def _take(self) -> RelayJob:
+        job = self._queue.popleft()
+        self._queued_bytes -= len(job.body)
+        return job
 
     def _pulse(self) -> None:
         if self._changed is not None:
@@ -108,28 +120,34 @@ class Relay:
         while True:
             while not self._queue:
                 await self._wait_for_change()
-            job = self._queue.popleft()
+            job = self._take()
             self._busy += 1
+            delivered = False
             try:
                 await self._deliver(client, job)
+                delivered = True
             finally:
                 self._busy -= 1
+                self._abandoned += not delivered
                 self._pulse()
 
     async def drain(self) -> None:
-        """Wait for every queued and running job to finish, up to the grace period; then the
-        ones still pending are counted as dropped, with one warning."""
+        """Wait for every queued and running job to finish, up to the grace period."""
         with anyio.move_on_after(self._settings.relay_grace):
             while self.pending:
                 await self._wait_for_change()
-        left = self.pending
+
+    def abandon(self) -> None:
+        """After the workers are gone: count what never got delivered, with one warning."""
+        left = len(self._queue) + self._abandoned
+        self._queue.clear()
+        self._queued_bytes = self._abandoned = 0
         if left:
             self._stats.relay_dropped += left
             self._warn(
                 f"{left} webhook relay(s) still pending when the receiver stopped were dropped "
                 "(`batchrun webhooks replay` can send them again)"
             )
-            self._queue.clear()
 
     async def _deliver(self, client: httpx.AsyncClient, job: RelayJob) -> None:
         attempts = self._settings.relay_attempts

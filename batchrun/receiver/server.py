@@ -193,6 +193,8 @@ class WebhookReceiver:
                 await self._relay.drain()
                 relay_scope.cancel()
         finally:
+            # Both ways out (stop after the grace, or cancellation) count the lost relays.
+            self._relay.abandon()
             self.close()
 
     async def _run_relay(

@@ -27,6 +27,7 @@ class ReceiverSettings:
     relay_timeout: float = 30.0  # seconds per relay request
     relay_max_wait: float = 30.0  # cap on a relay target's Retry-After
     relay_queue: int = 1000  # relays waiting; beyond it the oldest is dropped
+    relay_queue_bytes: int = 64 * 1024 * 1024  # ... and beyond this many body bytes
     relay_workers: int = 4  # so one dead target does not hold up every other relay
     relay_grace: float = 5.0  # seconds pending relays get to finish when the receiver stops
 
@@ -42,6 +43,7 @@ class ReceiverSettings:
             "relay_attempts": self.relay_attempts,
             "relay_timeout": self.relay_timeout,
             "relay_queue": self.relay_queue,
+            "relay_queue_bytes": self.relay_queue_bytes,
             "relay_workers": self.relay_workers,
         }
         for name, value in positive.items():

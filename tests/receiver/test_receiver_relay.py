@@ -6,12 +6,13 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from receiver_helpers import API_KEY, Recorder, Warnings, compact, signed_headers, task_payload
 from webhook_receiver import WebhookReceiver as Endpoint
 
-from batchrun.receiver import ReceiverSettings, ReceiverStats, serve_receiver
+from batchrun.receiver import ReceiverSettings, ReceiverStats, WebhookReceiver, serve_receiver
 from batchrun.receiver.relay import Relay, RelayJob
 
 pytestmark = pytest.mark.anyio
@@ -146,15 +147,51 @@ async def test_relays_still_pending_at_stop_are_dropped_after_the_grace_period()
     ]
 
 
+def _job(n: int, size: int = 2) -> RelayJob:
+    return RelayJob(f"tsk_{n}", f"http://127.0.0.1:9/{n}", b"x" * size, {})
+
+
 async def test_a_full_relay_queue_drops_its_oldest_job():
     stats, warnings = ReceiverStats(), Warnings()
-    relay = Relay(ReceiverSettings(relay_queue=2), stats, warnings)
+    relay = Relay(ReceiverSettings(relay_queue=2, relay_queue_bytes=100), stats, warnings)
     for n in range(3):
-        relay.submit(RelayJob(f"tsk_{n}", f"http://127.0.0.1:9/{n}", b"{}", {}))
+        relay.submit(_job(n))
     assert relay.pending == 2 and stats.relay_dropped == 1
     assert warnings.messages == [
-        "webhook relay queue full (2): dropped the relay of run tsk_0 to http://127.0.0.1:9/0"
+        "webhook relay queue full (2 relays or 100 bytes): dropped the relay of run tsk_0 "
+        "to http://127.0.0.1:9/0"
     ]
+
+
+async def test_a_relay_queue_full_of_bytes_drops_the_oldest_until_the_new_one_fits():
+    stats, warnings = ReceiverStats(), Warnings()
+    relay = Relay(ReceiverSettings(relay_queue=10, relay_queue_bytes=100), stats, warnings)
+    for n, size in enumerate((40, 40, 10, 70)):
+        relay.submit(_job(n, size))
+    assert relay.pending == 2 and stats.relay_dropped == 2  # 40 + 40 went; 10 + 70 fit
+    assert [m.split(" run ")[1].split()[0] for m in warnings.messages] == ["tsk_0", "tsk_1"]
+
+
+async def test_relays_pending_when_the_callers_scope_is_cancelled_are_counted_dropped():
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        warnings = Warnings()
+        body = compact(task_payload())
+        receiver = WebhookReceiver(
+            api_key=API_KEY,
+            on_delivery=Recorder(),
+            relay_target=lambda _: url,
+            on_warning=warnings,
+            settings=ReceiverSettings(relay_workers=1),
+        )
+        async with anyio.create_task_group() as tg:
+            await tg.start(receiver.serve)
+            async with httpx.AsyncClient() as client:
+                for _ in range(2):  # a repeat is not relayed: one relay, hanging
+                    await client.post(receiver.url, content=body, headers=signed_headers(body))
+            tg.cancel_scope.cancel()
+    assert receiver.stats.relay_dropped == 1
+    assert warnings.messages[0].startswith("1 webhook relay(s) still pending")
 
 
 async def test_a_target_lookup_that_raises_only_skips_the_relay():
