@@ -213,11 +213,14 @@ class WebhookReceiver:
         finally:
             if not finished:
                 # Cancelled mid-serve: uvicorn's own shutdown did not run. Closing its
-                # listeners and connections needs no await, so it happens even now.
+                # listeners and connections needs no await, so it happens even now; the
+                # per-request tasks uvicorn spawned itself are cancelled rather than orphaned.
                 for listener in getattr(server, "servers", []):
                     listener.close()
                 for connection in list(server.server_state.connections):
                     connection.shutdown()
+                for request_task in list(server.server_state.tasks):
+                    request_task.cancel()
             done.set()
             # Should uvicorn ever end on its own, `serve` must not wait for a stop() forever.
             self.stop()
