@@ -126,6 +126,12 @@ class Relay:
             try:
                 await self._deliver(client, job)
                 delivered = True
+            except Exception as exc:
+                # A relay is a courtesy to the user's endpoint: a bug in it must not take the
+                # receiver, and with it the batch, down.
+                delivered = True
+                self._stats.relay_failed += 1
+                self._warn(f"relaying the webhook of run {job.run_id} failed: {exc!r}")
             finally:
                 self._busy -= 1
                 self._abandoned += not delivered
@@ -151,7 +157,6 @@ class Relay:
 
     async def _deliver(self, client: httpx.AsyncClient, job: RelayJob) -> None:
         attempts = self._settings.relay_attempts
-        outcome = "not tried"
         for tries in range(1, attempts + 1):
             wait: float | None = None
             try:
