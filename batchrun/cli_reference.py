@@ -139,7 +139,11 @@ def _option_row(option: click.Option, ctx: click.Context) -> str:
     facts: list[str] = []
     if option.help:
         facts.append(option.help.strip())
-    if isinstance(option.type, click.Choice):
+    help_text = option.help or ""
+    choices = [str(choice) for choice in getattr(option.type, "choices", ())]
+    if choices and all(choice in help_text for choice in choices):
+        pass  # the help already names every choice
+    elif isinstance(option.type, click.Choice):
         if len(option.type.choices) > _LONG_CHOICES:
             facts.append(f"One of {len(option.type.choices)} values, listed below the table.")
         else:
