@@ -163,7 +163,7 @@ def _option_row(option: click.Option, ctx: click.Context) -> str:
         facts.append(f"Default: `{default}`.")
     if option.envvar and not (option.help and str(option.envvar) in option.help):
         facts.append(f"Environment: `{option.envvar}`.")
-    return f"| {names} | {_cell(' '.join(facts))} |"
+    return f"| {_cell(names)} | {_cell(' '.join(facts))} |"
 
 
 def _option_names(option: click.Option) -> list[str]:
