@@ -71,3 +71,9 @@ test-real: install
 	  $(APT_GET) install -y -q --no-install-recommends $$missing; fi
 	bash $(SKYVERN_LOCAL_SCRIPT) setup
 	$(VENV)/bin/pytest -q -m real tests/real --timeout 900
+
+# docs/cli.md is generated from the click commands (batchrun/cli_reference.py); a test fails
+# when it is stale. Run this after changing a command, an option's help or an exit code.
+.PHONY: docs
+docs: install
+	$(PY) -m batchrun.cli_reference docs/cli.md
