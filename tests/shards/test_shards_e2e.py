@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ KILLED = 1
 SCENARIO = {
     "rules": [
         # Every tenth task fails once and succeeds on its retry: retries and runs to add up.
-        {"match": {"url": "*/flaky/*"}, "outcomes": ["failed", "completed"], "duration": 0.2},
+        # Its runs are longer so that the shard is still running them when it is killed.
+        {"match": {"url": "*/flaky/*"}, "outcomes": ["failed", "completed"], "duration": 1.0},
         {"match": {"url": "*"}, "duration": 0.2},
     ]
 }
@@ -114,8 +116,9 @@ def shard_args(index: int) -> list[str]:
     return ["--shards", str(SHARDS), "--shard-index", str(index)]
 
 
-def created_for(sim: Any, keys: set[str]) -> int:
-    return sum(run["task_key"] in keys for run in sim.stats()["runs"].values())
+def mid_way(sim: Any, keys: set[str]) -> bool:
+    runs = Counter(run["task_key"] for run in sim.stats()["runs"].values())
+    return any(runs[key] >= 2 for key in keys)
 
 
 def records(path: Path) -> list[dict[str, Any]]:
@@ -139,15 +142,16 @@ def test_four_shards_one_killed_merge_to_what_one_process_writes(
     assert finish(done) == 0, log_of(done)
 
     processes = {i: apply(spec, sharded_sim, *shard_args(i)) for i in range(SHARDS)}
-    # Kill one shard once the simulator has runs of some but not all of its tasks.
+    # Kill one shard mid-way: once one of its tasks has been retried, so that the restart
+    # must carry the retry over and re-attach the runs in flight (retries come last).
     killed_keys = {
         f"{t['url']} | {t['prompt']}" for t in tasks() if Shard(KILLED, SHARDS).contains(t["id"])
     }
     deadline = time.monotonic() + 120  # a guard against hanging, not a timing assertion
-    while not 3 <= created_for(sharded_sim, killed_keys) < len(killed_keys):
+    while not mid_way(sharded_sim, killed_keys):
         assert processes[KILLED].poll() is None, "the shard finished before it could be killed"
-        assert time.monotonic() < deadline, "the shard never started its runs"
-        time.sleep(0.05)
+        assert time.monotonic() < deadline, "the shard never got mid-way"
+        time.sleep(0.02)
     processes[KILLED].kill()
     assert finish(processes[KILLED], 30) == -9
     processes[KILLED] = apply(spec, sharded_sim, *shard_args(KILLED))
@@ -173,5 +177,7 @@ def test_four_shards_one_killed_merge_to_what_one_process_writes(
     assert sharded_sim.stats()["runs_created"] == single_sim.stats()["runs_created"]
     summary = json.loads((sharded_results / "batch" / RUN / "summary.json").read_text())
     whole = json.loads((single_results / "batch" / RUN / "summary.json").read_text())
-    for key in ("total", "succeeded", "failed", "canceled", "pending", "runs", "retries"):
+    for key in ("total", "succeeded", "failed", "canceled", "pending", "runs", "steps"):
         assert summary[key] == whole[key], key
+    # The killed shard retried a task before it was killed: its restart must count it too.
+    assert summary["retries"] == whole["retries"] == 20
