@@ -28,7 +28,7 @@ from typing import Any
 from batchrun.errors import UsageError
 from batchrun.export.atomic import atomic_output, atomic_write_text, is_temp_file
 from batchrun.export.results_dir import SUMMARY_FILE, ResultsDir
-from batchrun.export.tables import note_output_columns, to_json, write_csv
+from batchrun.export.tables import iso_utc, note_output_columns, to_json, write_csv
 from batchrun.report import write_report
 from batchrun.shards import Shard, shard_of, spec_digest
 from batchrun.spec import BatchSpec
@@ -291,8 +291,8 @@ def _merged_summary(
         "failed_tasks": failed,
         "spec_path": str(spec.path),
         "spec_digest": summaries[0].get("spec_digest"),
-        "first_submitted_at": min(first_known).isoformat() if first_known else None,
-        "last_finished_at": max(last_known).isoformat() if last_known else None,
+        "first_submitted_at": iso_utc(min(first_known)) if first_known else None,
+        "last_finished_at": iso_utc(max(last_known)) if last_known else None,
         "missing_tasks": list(missing_tasks),
     }
 

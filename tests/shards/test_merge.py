@@ -117,7 +117,8 @@ def test_wall_time_spans_first_submission_to_last_finish(tmp_path: Path, spec_pa
     assert merge(spec_path, "--run", RUN, *dirs).exit_code == 0
     summary = json.loads((merged_dir(tmp_path) / "summary.json").read_text())
     assert summary["wall_time_s"] == 31.5 * 60  # 11:58:30 to 12:30:00
-    assert summary["first_submitted_at"].startswith("2026-12-04T11:58:30")
+    assert summary["first_submitted_at"] == "2026-12-04T11:58:30Z"
+    assert summary["last_finished_at"] == "2026-12-04T12:30:00Z"
 
 
 def test_wall_time_without_timestamps_is_the_slowest_shard(tmp_path: Path, spec_path: Path) -> None:
