@@ -55,6 +55,9 @@ class MergeReport:
     merged_shards: tuple[int, ...]
     missing_shards: tuple[int, ...]  # only with partial
     missing_tasks: tuple[str, ...]  # spec tasks found in no shard (only with partial)
+    # Shards whose summary says they stopped early (interrupted, or tasks left pending):
+    # merged as they are, as one process's interrupted run would be, but worth a warning.
+    unfinished: tuple[str, ...] = ()
 
 
 def merge_shards(
@@ -114,7 +117,17 @@ def merge_shards(
         merged_shards=tuple(sorted(present)),
         missing_shards=missing_shards,
         missing_tasks=missing_tasks,
+        unfinished=tuple(filter(None, map(_unfinished, shards))),
     )
+
+
+def _unfinished(result: ShardResults) -> str:
+    pending = int(result.summary.get("pending") or 0)
+    interrupted = bool(result.summary.get("interrupted"))
+    if not pending and not interrupted:
+        return ""
+    why = "interrupted" if interrupted else "stopped"
+    return f"shard {result.shard.label} {why} with {pending} task(s) pending ({result.path})"
 
 
 def read_shard(path: Path) -> ShardResults:

@@ -67,6 +67,8 @@ def merge_command(
     for index in report.missing_shards:
         label = Shard(index, report.shard_count).label
         click.echo(f"batchrun: warning: shard {label} is missing", err=True)
+    for line in report.unfinished:
+        click.echo(f"batchrun: warning: {line}: run that shard again to finish it", err=True)
     if report.missing_tasks:
         click.echo(
             f"batchrun: warning: {len(report.missing_tasks)} task(s) of the spec are in no "

@@ -295,3 +295,16 @@ def test_the_merged_directory_is_not_a_shard(tmp_path: Path, spec_path: Path) ->
     result = merge(spec_path, "--run", RUN, target)
     assert result.exit_code == 2
     assert "merged results directory itself" in result.output
+
+
+def test_a_shard_that_stopped_early_is_merged_with_a_warning(
+    tmp_path: Path, spec_path: Path, shard_dirs: list[Path]
+) -> None:
+    summary_path = shard_dirs[1] / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary_path.write_text(json.dumps({**summary, "interrupted": True, "pending": 4}))
+    result = merge(spec_path, "--run", RUN, *shard_dirs)
+    assert result.exit_code == 0, result.output
+    assert "shard 1-of-3 interrupted with 4 task(s) pending" in result.output
+    merged = json.loads((merged_dir(tmp_path) / "summary.json").read_text())
+    assert merged["interrupted"] is True
