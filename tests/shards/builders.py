@@ -41,6 +41,8 @@ class Record:
     files: list[dict[str, Any]] = field(default_factory=list)
     run_response: dict[str, Any] | None = None
     timeline: list[Any] | None = None
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    end_status: str | None = None
 
 
 def write_spec(root: Path, count: int, *, name: str = "prices") -> Path:
