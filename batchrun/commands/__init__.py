@@ -7,8 +7,10 @@ import click
 from batchrun.commands.apply import apply_command
 from batchrun.commands.artifacts import artifacts_command
 from batchrun.commands.cancel import cancel_command
+from batchrun.commands.diff import diff_command
 from batchrun.commands.export import export_command
 from batchrun.commands.inspect import inspect_command
+from batchrun.commands.merge import merge_command
 from batchrun.commands.plan import plan_command
 from batchrun.commands.report import report_command
 from batchrun.commands.runs import runs_command
@@ -28,9 +30,11 @@ COMMANDS: list[click.Command] = [
     cancel_command,
     export_command,
     report_command,
+    diff_command,
     inspect_command,
     artifacts_command,
     webhooks_group,
+    merge_command,
     sim_command,
     schema_command,
 ]

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import click
 
-from batchrun.commands.common import only_option, results_option, spec_argument
+from batchrun.commands.common import only_option, spec_argument, state_option
 from batchrun.diffing import (
     BatchDiff,
     DiffInputError,
@@ -215,4 +215,10 @@ def build_diff_command(
     return command
 
 
-diff_command = build_diff_command(results_dir_source, extra_options=[results_option])
+def _state_source(spec: DiffSpec, *, state_path: Path | None = None) -> InstanceRows:
+    from batchrun.ops.diff import state_source
+
+    return state_source(spec, state_path=state_path)  # type: ignore[arg-type]
+
+
+diff_command = build_diff_command(_state_source, extra_options=[state_option])

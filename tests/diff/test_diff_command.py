@@ -13,8 +13,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from batchrun.cli import BatchrunGroup
-from batchrun.commands.diff import build_diff_command, diff_command, pick_runs
+from batchrun.commands.common import results_option
+from batchrun.commands.diff import build_diff_command, pick_runs, results_dir_source
 from batchrun.errors import UsageError
+
+# The command over results directories (the CLI's own reads the state).
+diff_command = build_diff_command(results_dir_source, extra_options=[results_option])
 
 SPEC = """\
 name: prices
