@@ -35,8 +35,9 @@ h2 { font-size: 17px; margin: 28px 0 10px; }
 .card .value { font-size: 20px; font-weight: 600; white-space: nowrap; }
 .card .name { color: var(--idle); white-space: nowrap; }
 .flag { color: var(--warn); font-weight: 600; }
-a { overflow-wrap: normal; }
-.nowrap, a.app, td.files a { white-space: nowrap; }
+/* A link never breaks, not even at the hyphen of `sku-14`; only a task id in the task
+   table may, being the one long value there (its column is fixed). */
+a, .nowrap { white-space: nowrap; } td.id a:first-child { white-space: normal; }
 /* Wide tables scroll inside their own box: the page itself never scrolls sideways. */
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; }
@@ -50,9 +51,13 @@ table.tasks th { position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 /* Only long values may break anywhere; words, numbers and links otherwise stay whole. */
 td.id, td.output, td.problem, td.long { overflow-wrap: anywhere; }
+/* `anywhere` lets an auto-sized column shrink to one letter: a floor keeps `$.url` whole. */
+td.long { min-width: 8em; }
 td.output { font-size: 13px; } td.output.num { text-align: right; }
 td.output.null { color: var(--idle); } td.output.json, td.output code { font-size: 12px; }
 td.output code { white-space: pre-wrap; }
+.clamp { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3;
+         line-clamp: 3; overflow: hidden; }
 td.problem { color: var(--bad); }
 td.nowrap { white-space: nowrap; }
 .badge { border-radius: 10px; padding: 1px 8px; color: #fff; background: var(--idle);
@@ -65,7 +70,7 @@ td.nowrap { white-space: nowrap; }
 tr.st-failed td { background: #fff8f8; } tr.st-canceled td { background: #fffbf0; }
 img.thumb { max-width: 100%; max-height: 100px; border: 1px solid #d0d7de; }
 .tops { display: flex; flex-wrap: wrap; gap: 8px 32px; }
-.top { flex: 1 1 340px; min-width: 0; } .top table { width: 100%; }
+.top { flex: 1 1 340px; min-width: 0; overflow-x: auto; } .top table { width: 100%; }
 .ids { overflow-wrap: anywhere; }
 svg.timeline { max-width: 100%; height: auto; }
 svg .bar { fill: var(--idle); } svg .bar.st-succeeded { fill: var(--ok); }

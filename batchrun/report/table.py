@@ -17,31 +17,27 @@ from batchrun.report.sections import href, show, web_url
 from batchrun.summary import format_duration
 
 # (heading, width in em): the fixed part of the table, around the output columns.
+# The failure comes before the outputs: failed rows lead the table, and their reason should
+# be on screen without scrolling sideways.
 _LEAD = (("#", 4.5), ("task", 11.0), ("status", 7.5), ("attempts", 7.0),
-         ("duration", 6.0), ("steps", 4.5))  # fmt: skip
-_TAIL = (("failure", 18.0), ("files", 6.5), ("screenshot", 11.5))
+         ("duration", 6.0), ("steps", 4.5), ("failure", 18.0))  # fmt: skip
+_TAIL = (("files", 6.5), ("screenshot", 11.5))
 OUTPUT_WIDTH_EM = 10.0
 OTHER_WIDTH_EM = 18.0
+CLAMP_FROM_CHARS = 40
 
 
-def _columns(columns: OutputColumns) -> list[tuple[str, float, str]]:
-    """(heading, width in em, css class) for every column, in order."""
-    outputs = [(path, OUTPUT_WIDTH_EM, "c-out") for path in columns.paths]
+def _columns(columns: OutputColumns) -> list[tuple[str, float]]:
+    """(heading, width in em) for every column, in order."""
+    outputs = [(path, OUTPUT_WIDTH_EM) for path in columns.paths]
     if columns.other or not columns.paths:
-        outputs.append(("output" if not columns.paths else "other output", OTHER_WIDTH_EM, "c-out"))
-    return [
-        *(
-            (name, width, "c-" + name.strip("#") if name != "#" else "c-num")
-            for name, width in _LEAD
-        ),
-        *outputs,
-        *((name, width, "c-" + name) for name, width in _TAIL),
-    ]
+        outputs.append(("other output" if columns.paths else "output", OTHER_WIDTH_EM))
+    return [*_LEAD, *outputs, *_TAIL]
 
 
 def table_style(columns: OutputColumns) -> str:
     """The table's minimum width: the sum of its columns, so it scrolls rather than squeezes."""
-    total = sum(width for _, width, _ in _columns(columns))
+    total = sum(width for _, width in _columns(columns))
     return f"#task-table {{ min-width: {total:.1f}em; }}"
 
 
@@ -49,8 +45,8 @@ def task_section(
     rows: list[ReportRow], total: int, columns: OutputColumns, results_dir: Path
 ) -> str:
     spec = _columns(columns)
-    colgroup = "".join(f'<col class="{css}" style="width:{width}em">' for _, width, css in spec)
-    head = "".join(f'<th title="{escape(name)}">{escape(name)}</th>' for name, _, _ in spec)
+    colgroup = "".join(f'<col style="width:{width}em">' for _, width in spec)
+    head = "".join(f'<th title="{escape(name)}">{escape(name)}</th>' for name, _ in spec)
     body = "".join(_task_row(row, columns) for row in rows)
     heading = (
         f"Tasks ({show(total)})"
@@ -106,6 +102,7 @@ def _task_row(row: ReportRow, columns: OutputColumns) -> str:
         f'<td class="num">{_number(row.attempts)}</td>',
         f'<td class="num">{_duration(row.duration_s)}</td>',
         f'<td class="num">{_number(row.steps)}</td>',
+        f'<td class="problem">{"<br>".join(escape(text) for text in row.problems)}</td>',
         *(_output_cell(cell) for cell in row.cells),
     ]
     if columns.other or not columns.paths:
@@ -119,7 +116,6 @@ def _task_row(row: ReportRow, columns: OutputColumns) -> str:
             cells[2][:-5] + f' <span class="verdict">{escape(row.output_verdict)}</span></td>'
         )
     cells += [
-        f'<td class="problem">{"<br>".join(escape(text) for text in row.problems)}</td>',
         f'<td class="files">{files}</td>',
         f'<td class="shot">{shot}</td>',
     ]
@@ -132,7 +128,12 @@ def _output_cell(cell: Cell) -> str:
     kind = {"num": "output num", "null": "output null", "json": "output json"}.get(
         cell.kind, "output"
     )
-    return f'<td class="{kind}">{escape(cell.text)}</td>'
+    text = escape(cell.text)
+    if len(cell.text) <= CLAMP_FROM_CHARS:
+        return f'<td class="{kind}">{text}</td>'
+    # A long value is clamped to three lines (the whole of it on hover), so one URL does not
+    # make every row ten lines tall.
+    return f'<td class="{kind}"><div class="clamp" title="{text}">{text}</div></td>'
 
 
 def _number(value: int | None) -> str:

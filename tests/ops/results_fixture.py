@@ -160,6 +160,8 @@ def scale_line(index: int, count: int) -> str:
             "currency": "EUR",
             "in_stock": index % 3 != 0,
             "title": f"Product number {index} with a rather long marketing title",
+            # One long value with no space to break at, as scraped URLs are.
+            "url": f"https://shop.example/catalogue/{'very-long-path-segment-' * 6}{index}",
             "seller": {"name": f"Seller {index % 17}", "rating": index % 5},
             "tags": ["a", "b"],
         }

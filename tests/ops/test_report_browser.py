@@ -2,47 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-from report_dom import read_dom
+from report_dom import chromium, read_dom
 from results_fixture import small_batch
 
 from batchrun.report import write_report
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def chromium(tmp_path: Path, page: Path, *command: str) -> str:
-    binary = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(binary).exists():
-        pytest.fail("chromium is not installed: run `make install` (it installs Debian's chromium)")
-    proc = subprocess.run(
-        [
-            binary,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}",
-            "--window-size=1400,1000",
-            *command,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
 
 
 def test_the_report_loads_in_chromium_with_one_row_per_task(tmp_path: Path) -> None:
