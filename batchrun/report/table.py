@@ -95,10 +95,14 @@ def _task_row(row: ReportRow, columns: OutputColumns) -> str:
             f'<a href="{href(row.thumbnail.link)}"><img class="thumb" src="{escape(src)}"'
             f' alt="screenshot of {escape(row.task_id)}" loading="lazy"></a>'
         )
+    status = f'<span class="badge {css}">{escape(row.status)}</span>'
+    if row.output_verdict in ("empty", "invalid"):
+        # Next to the status, where it is seen: an empty output of a "succeeded" task.
+        status += f' <span class="verdict">{escape(row.output_verdict)}</span>'
     cells = [
         f'<td class="num">{row.position}</td>',
         f'<td class="id">{task}</td>',
-        f'<td><span class="badge {css}">{escape(row.status)}</span></td>',
+        f"<td>{status}</td>",
         f'<td class="num">{_number(row.attempts)}</td>',
         f'<td class="num">{_duration(row.duration_s)}</td>',
         f'<td class="num">{_number(row.steps)}</td>',
@@ -107,14 +111,7 @@ def _task_row(row: ReportRow, columns: OutputColumns) -> str:
     ]
     if columns.other or not columns.paths:
         rest = f"<code>{escape(row.output_rest)}</code>" if row.output_rest else ""
-        if row.output_verdict in ("empty", "invalid"):
-            rest += f' <span class="verdict">{escape(row.output_verdict)}</span>'
         cells.append(f'<td class="output">{rest}</td>')
-    elif row.output_verdict in ("empty", "invalid") and cells:
-        # No `other` column to carry it: the verdict goes next to the status.
-        cells[2] = (
-            cells[2][:-5] + f' <span class="verdict">{escape(row.output_verdict)}</span></td>'
-        )
     cells += [
         f'<td class="files">{files}</td>',
         f'<td class="shot">{shot}</td>',
