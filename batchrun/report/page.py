@@ -67,7 +67,12 @@ td.nowrap { white-space: nowrap; }
 .badge.st-succeeded { background: var(--ok); } .badge.st-failed { background: var(--bad); }
 .badge.st-canceled { background: var(--warn); }
 .badge.st-running, .badge.st-submitting, .badge.st-retry_wait { background: var(--run); }
-tr.st-failed td { background: #fff8f8; } tr.st-canceled td { background: #fffbf0; }
+/* The task id stays in view while the table scrolls sideways to the outputs. */
+table.tasks td.id, table.tasks th.id { position: sticky; left: 0; background: #fff;
+  z-index: 1; box-shadow: 1px 0 0 #d8dee4; }
+table.tasks th.id { z-index: 2; background: #f6f8fa; }
+table.tasks tr.st-failed td { background: #fff8f8; }
+table.tasks tr.st-canceled td { background: #fffbf0; }
 img.thumb { max-width: 100%; max-height: 100px; border: 1px solid #d0d7de; }
 .tops { display: flex; flex-wrap: wrap; gap: 8px 32px; }
 .top { flex: 1 1 340px; min-width: 0; overflow-x: auto; } .top table { width: 100%; }

@@ -46,7 +46,9 @@ def task_section(
 ) -> str:
     spec = _columns(columns)
     colgroup = "".join(f'<col style="width:{width}em">' for _, width in spec)
-    head = "".join(f'<th title="{escape(name)}">{escape(name)}</th>' for name, _ in spec)
+    headings = [f'<th title="{escape(name)}">{escape(name)}</th>' for name, _ in spec]
+    headings[1] = '<th class="id" title="task">task</th>'  # sticky, like the ids below
+    head = "".join(headings)
     body = "".join(_task_row(row, columns) for row in rows)
     heading = (
         f"Tasks ({show(total)})"

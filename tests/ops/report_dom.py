@@ -89,6 +89,11 @@ _PROBE = """<script>
       .map(a => a.textContent),
     line_height_rows: all(table, 'tbody tr').map(tr => tr.getBoundingClientRect().height),
   };
+  // Scrolled to the far right, the first row's task id must still be in view.
+  box.scrollLeft = box.scrollWidth;
+  const id = table.querySelector('tbody td.id');
+  facts.id_offset_scrolled = id.getBoundingClientRect().left - box.getBoundingClientRect().left;
+  box.scrollLeft = 0;
   document.body.setAttribute('data-layout', JSON.stringify(facts));
 })();
 </script>"""

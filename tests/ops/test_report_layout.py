@@ -62,6 +62,7 @@ def test_the_page_is_readable_at_this_width(report: Path, tmp_path: Path, width:
     assert layout["overflowing_cells"] == []
     assert layout["wrapped_links"] == []
     assert layout["clipped_headers"] == []
+    assert abs(layout["id_offset_scrolled"]) <= 1, "the task id scrolled out of view"
 
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / f"report-{width}px.png"
