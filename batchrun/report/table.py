@@ -112,7 +112,11 @@ def _task_row(row: ReportRow, columns: OutputColumns) -> str:
         *(_output_cell(cell) for cell in row.cells),
     ]
     if columns.other or not columns.paths:
-        rest = f"<code>{escape(row.output_rest)}</code>" if row.output_rest else ""
+        rest = escape(row.output_rest)
+        if len(row.output_rest) > CLAMP_FROM_CHARS:
+            rest = f'<div class="clamp" title="{rest}"><code>{rest}</code></div>'
+        elif rest:
+            rest = f"<code>{rest}</code>"
         cells.append(f'<td class="output">{rest}</td>')
     cells += [
         f'<td class="files">{files}</td>',

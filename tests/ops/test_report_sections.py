@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,11 @@ def test_failed_groups_lead_with_examples_capped(tmp_path: Path) -> None:
 )
 def test_reasons_are_normalised(raw: str, normal: str) -> None:
     assert normalise_reason(raw) == normal
+
+
+def test_a_long_value_is_clamped_with_all_of_it_on_hover(tmp_path: Path) -> None:
+    url = "https://shop.example/" + "segment-" * 8 + '"><script>x</script>'
+    html = report_of(tmp_path, [task_line(1, "succeeded", output={"url": url})])
+    shown = html_escape(url)
+    assert f'<div class="clamp" title="{shown}">{shown}</div>' in html
+    assert read_dom(html).scripts == 0
