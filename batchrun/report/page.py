@@ -19,7 +19,7 @@ from batchrun.report.diff import diff_section
 from batchrun.report.rows import ReportRow
 from batchrun.report.scan import Overview
 from batchrun.report.sections import failures_section, summary_section, top_section
-from batchrun.report.table import table_style, task_section
+from batchrun.report.table import table_style, task_rows_html, task_section
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: 'self'"
 
@@ -111,7 +111,9 @@ def render_page(
     batch = str(summary.get("batch") or results_dir.parent.name)
     run_key = str(summary.get("run_key") or results_dir.name)
     title = f"{batch} · {run_key}"
-    shown: Collection[str] = {row.task_id for row in rows}
+    body_rows = task_rows_html(rows, view.columns)
+    # Other sections link a task to its row only when the table really shows it.
+    shown: Collection[str] = {row.task_id for row in rows[: len(body_rows)]}
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
@@ -132,7 +134,7 @@ def render_page(
             "</section>",
             failures_section(view, shown),
             top_section(view, shown),
-            task_section(rows, view.total, view.columns, results_dir),
+            task_section(body_rows, view.total, view.columns, results_dir),
             "</body></html>\n",
         ]
     )

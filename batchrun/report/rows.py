@@ -19,10 +19,11 @@ from batchrun.report.outputs import Cell, OutputColumns, split_output
 
 MAX_PREVIEW_CHARS = 240  # of each output, so 1,000 rows still make a file a browser opens
 MAX_REASON_CHARS = 600
+MAX_FILE_ERRORS = 3  # per row: a task that lost 500 files must not make a 300 KB row
 # Screenshots are embedded (data: URIs) until this much is spent, so a report mailed on its
 # own still shows the first ones; past it they are relative links into the results directory.
 # Kept small: the page must open in about a second, and base64 images are most of its bytes.
-EMBED_BUDGET_BYTES = 3 * 1024 * 1024
+EMBED_BUDGET_BYTES = 2 * 1024 * 1024
 MAX_EMBEDDED_IMAGE_BYTES = 1024 * 1024
 FINAL_STATUSES = ("succeeded", "failed", "canceled")
 PROBLEM_STATUSES = ("failed", "canceled")
@@ -122,7 +123,10 @@ def build_row(
         for text in (record.get("failure_reason"), record.get("validation_error"))
         if text
     ]
-    problems += [clip(str(text), MAX_REASON_CHARS) for text in as_list(record.get("file_errors"))]
+    file_errors = as_list(record.get("file_errors"))
+    problems += [clip(str(text), MAX_REASON_CHARS) for text in file_errors[:MAX_FILE_ERRORS]]
+    if len(file_errors) > MAX_FILE_ERRORS:
+        problems.append(f"and {len(file_errors) - MAX_FILE_ERRORS:,} more file error(s)")
     app_url = record.get("app_url")
     cells, rest = split_output(record.get("output"), columns, MAX_PREVIEW_CHARS)
     return ReportRow(

@@ -25,6 +25,8 @@ _TAIL = (("files", 6.5), ("screenshot", 11.5))
 OUTPUT_WIDTH_EM = 10.0
 OTHER_WIDTH_EM = 18.0
 CLAMP_FROM_CHARS = 40
+# The table's HTML stops growing here (about 2 KB a row for 1,000 rows of long values).
+TABLE_BUDGET_BYTES = 2 * 1024 * 1024
 
 
 def _columns(columns: OutputColumns) -> list[tuple[str, float]]:
@@ -41,25 +43,37 @@ def table_style(columns: OutputColumns) -> str:
     return f"#task-table {{ min-width: {total:.1f}em; }}"
 
 
+def task_rows_html(rows: list[ReportRow], columns: OutputColumns) -> list[str]:
+    """The rows' HTML, stopping once TABLE_BUDGET_BYTES is spent: however long the values
+    (ids, reasons, outputs are each clipped, but there are many), the page stays small."""
+    rendered: list[str] = []
+    spent = 0
+    for row in rows:
+        html = _task_row(row, columns)
+        spent += len(html.encode("utf-8"))
+        if spent > TABLE_BUDGET_BYTES and rendered:
+            break
+        rendered.append(html)
+    return rendered
+
+
 def task_section(
-    rows: list[ReportRow], total: int, columns: OutputColumns, results_dir: Path
+    body_rows: list[str], total: int, columns: OutputColumns, results_dir: Path
 ) -> str:
     spec = _columns(columns)
     colgroup = "".join(f'<col style="width:{width}em">' for _, width in spec)
     headings = [f'<th title="{escape(name)}">{escape(name)}</th>' for name, _ in spec]
     headings[1] = '<th class="id" title="task">task</th>'  # sticky, like the ids below
     head = "".join(headings)
-    body = "".join(_task_row(row, columns) for row in rows)
+    shown = len(body_rows)
     heading = (
-        f"Tasks ({show(total)})"
-        if len(rows) == total
-        else (f"Tasks ({show(len(rows))} of {show(total)})")
+        f"Tasks ({show(total)})" if shown == total else f"Tasks ({show(shown)} of {show(total)})"
     )
     return (
-        f'<section id="tasks"><h2>{heading}</h2>{_cap_note(len(rows), total, results_dir)}'
+        f'<section id="tasks"><h2>{heading}</h2>{_cap_note(shown, total, results_dir)}'
         f'<div class="scroll" id="task-scroll"><table id="task-table" class="tasks">'
-        f"<colgroup>{colgroup}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-        "</table></div></section>"
+        f"<colgroup>{colgroup}</colgroup><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body_rows)}</tbody></table></div></section>"
     )
 
 

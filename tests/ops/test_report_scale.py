@@ -7,7 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 from report_dom import read_dom
-from results_fixture import scale_batch
+from results_fixture import build_results_dir, scale_batch, task_line
 
 from batchrun.report import write_report
 from batchrun.report.chart import BUCKETS
@@ -102,3 +102,26 @@ def test_memory_stays_flat_from_two_to_twenty_thousand_tasks(tmp_path: Path) -> 
     # Ten times the tasks (and ~10 MB more outputs.jsonl) keep the same bounded aggregates.
     assert large < 2 * small, peaks
     assert large < 48 * 1024 * 1024, peaks
+
+
+def test_long_values_everywhere_still_give_a_bounded_page(tmp_path: Path) -> None:
+    long = "Ünïcode & <long> value " * 10
+    lines = [
+        task_line(
+            i,
+            "failed",
+            task=f"task-{i}-" + "x" * 100,
+            output={f"field{k}": long for k in range(12)},
+            failure_reason=long * 5,
+            validation_error=long,
+            file_errors=[f"{long} {n}" for n in range(10)],
+        )
+        for i in range(1, 1_201)
+    ]
+    report = write_report(build_results_dir(tmp_path, lines, None, task_dirs=False))
+    assert report.stat().st_size < 3 * 1024 * 1024
+    html = report.read_text(encoding="utf-8")
+    shown = len(read_dom(html).task_rows)
+    assert 0 < shown < TABLE_ROWS
+    assert f"Tasks ({shown:,} of 1,200)" in html
+    assert "and 7 more file error(s)" in html
