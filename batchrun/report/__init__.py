@@ -38,18 +38,20 @@ def write_report(results_dir: Path) -> Path:
     timeline = Timeline(view.first_start, view.last_finish, view.timed)
     wanted = {position: index for index, position in enumerate(view.table_positions)}
     shown: list[ReportRow | None] = [None] * len(wanted)
-    budget = _rows.EmbedBudget(_rows.EMBED_BUDGET_BYTES)
     for position, record in Records(outputs):
         row = None
         if position in wanted:
-            row = build_row(position, record, results_dir, view.columns, budget)
+            row = build_row(position, record, results_dir, view.columns)
             shown[wanted[position]] = row
         started = _rows.as_datetime(record.get("started_at"))
         finished = _rows.as_datetime(record.get("finished_at"))
         if started is not None and finished is not None:
             task_id = row.task_id if row else _rows.task_id_of(position, record)
             timeline.add(started, finished, position, task_id, _rows.status_of(record))
-    rows = [row for row in shown if row is not None]  # a file rewritten between the passes
+    budget = _rows.EmbedBudget(_rows.EMBED_BUDGET_BYTES)
+    rows = [  # `None`: outputs.jsonl was rewritten between the passes
+        _rows.with_thumbnail(row, results_dir, budget) for row in shown if row is not None
+    ]
     summary = read_summary(results_dir / "summary.json")
     page = render_page(
         summary, view, rows, timeline, read_diff(results_dir), results_dir, datetime.now(UTC)

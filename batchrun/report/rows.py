@@ -10,7 +10,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,10 +114,9 @@ def build_row(
     record: dict[str, Any],
     results_dir: Path,
     columns: OutputColumns,
-    budget: EmbedBudget,
 ) -> ReportRow:
+    """One shown row, without its thumbnail (see `with_thumbnail`)."""
     task_id = task_id_of(position, record)
-    plain_id = is_plain_component(task_id)
     problems = [
         clip(str(text), MAX_REASON_CHARS)
         for text in (record.get("failure_reason"), record.get("validation_error"))
@@ -143,9 +142,17 @@ def build_row(
         problems=problems,
         file_count=len(as_list(record.get("files"))),
         app_url=app_url if isinstance(app_url, str) else None,
-        task_dir=f"tasks/{task_id}/" if plain_id else None,
-        thumbnail=_thumbnail(results_dir, task_id, budget) if plain_id else None,
+        task_dir=f"tasks/{task_id}/" if is_plain_component(task_id) else None,
+        thumbnail=None,
     )
+
+
+def with_thumbnail(row: ReportRow, results_dir: Path, budget: EmbedBudget) -> ReportRow:
+    """Called in display order, so the embedding budget goes to the rows seen first: the
+    failures, whose screenshots matter most."""
+    if row.task_dir is None:
+        return row
+    return replace(row, thumbnail=_thumbnail(results_dir, row.task_id, budget))
 
 
 def clip(text: str, limit: int) -> str:

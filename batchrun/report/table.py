@@ -51,6 +51,8 @@ def task_rows_html(rows: list[ReportRow], columns: OutputColumns) -> list[str]:
     for row in rows:
         html = _task_row(row, columns)
         spent += len(html.encode("utf-8"))
+        if row.thumbnail is not None and row.thumbnail.src.startswith("data:"):
+            spent -= len(row.thumbnail.src)  # images have their own budget (EMBED_BUDGET_BYTES)
         if spent > TABLE_BUDGET_BYTES and rendered:
             break
         rendered.append(html)

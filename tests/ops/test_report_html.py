@@ -13,6 +13,7 @@ from report_dom import read_dom
 from results_fixture import build_results_dir, large_batch, png_bytes, small_batch, task_line
 
 import batchrun.report.rows as report_rows
+import batchrun.report.table as report_table
 from batchrun.errors import UsageError
 from batchrun.report import write_report
 from batchrun.report.rows import MAX_PREVIEW_CHARS
@@ -120,3 +121,21 @@ def test_outputs_of_any_json_shape_are_previewed(tmp_path: Path) -> None:
     # ...an object's leaves become columns, deeper values short JSON in theirs.
     assert '<th title="nested.deep">nested.deep</th>' in html
     assert '<td class="output json">[1, 2]</td>' in html
+
+
+def test_embedded_screenshots_go_to_failures_first_and_spare_the_table_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_table, "TABLE_BUDGET_BYTES", 20_000)
+    results = small_batch(tmp_path)
+    big = os.urandom(30_000)  # 40 KB of base64: more than the whole table budget
+    for task in ("sku-1", "sku-3"):
+        shots = results / f"tasks/{task}/artifacts"
+        shots.mkdir(parents=True, exist_ok=True)
+        (shots / "screenshot_final-9.png").write_bytes(big)
+    monkeypatch.setattr(report_rows, "EMBED_BUDGET_BYTES", 45_000)  # room for one of them
+    dom = read_dom(write_report(results).read_text(encoding="utf-8"))
+    assert len(dom.task_rows) == 5
+    failed_shot, success_shot = dom.images
+    assert str(failed_shot["alt"]).endswith("sku-3") and str(failed_shot["src"]).startswith("data:")
+    assert success_shot["src"] == "tasks/sku-1/artifacts/screenshot_final-9.png"
