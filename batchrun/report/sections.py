@@ -87,7 +87,8 @@ def summary_section(summary: Mapping[str, Any], view: Overview) -> str:
             if seconds is not None:
                 cards.append((label, format_duration(seconds)))
     else:
-        cards += [("runs", view.runs), ("steps", view.steps)]
+        # Sums over outputs.jsonl; a field no record carries is left out rather than shown as 0.
+        cards += [(name, n) for name, n in (("runs", view.runs), ("steps", view.steps)) if n]
         if view.first_start and view.last_finish:
             span = (view.last_finish - view.first_start).total_seconds()
             cards.append(("wall time", format_duration(span)))
