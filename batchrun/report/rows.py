@@ -1,21 +1,32 @@
-"""Reading a results directory back into what the report shows: one row per task."""
+"""Reading a results directory back, one record at a time, into what the report shows.
+
+outputs.jsonl is read in passes and never held whole: a 100,000-task batch keeps only the
+rows the table shows (capped) and bounded aggregates in memory.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MAX_PREVIEW_CHARS = 240  # of each output, so 10,000 rows still make a file a browser opens
+from batchrun.report.outputs import Cell, OutputColumns, split_output
+
+MAX_PREVIEW_CHARS = 240  # of each output, so 1,000 rows still make a file a browser opens
 MAX_REASON_CHARS = 600
+MAX_FILE_ERRORS = 3  # per row: a task that lost 500 files must not make a 300 KB row
 # Screenshots are embedded (data: URIs) until this much is spent, so a report mailed on its
-# own still shows most of them; past it they are relative links into the results directory.
-EMBED_BUDGET_BYTES = 12 * 1024 * 1024
-MAX_EMBEDDED_IMAGE_BYTES = 2 * 1024 * 1024
+# own still shows the first ones; past it they are relative links into the results directory.
+# Kept small: the page must open in about a second, and base64 images are most of its bytes.
+EMBED_BUDGET_BYTES = 2 * 1024 * 1024
+MAX_EMBEDDED_IMAGE_BYTES = 1024 * 1024
+FINAL_STATUSES = ("succeeded", "failed", "canceled")
+PROBLEM_STATUSES = ("failed", "canceled")
 
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                 ".gif": "image/gif", ".webp": "image/webp"}  # fmt: skip
@@ -37,7 +48,8 @@ class ReportRow:
     steps: int | None
     started_at: datetime | None
     finished_at: datetime | None
-    output_preview: str
+    cells: tuple[Cell, ...]  # one per output column
+    output_rest: str  # what the columns do not show: a non-object output, or other keys
     output_verdict: str | None
     problems: list[str]  # failure reason, validation error, file errors
     file_count: int
@@ -47,15 +59,38 @@ class ReportRow:
 
     @property
     def duration_s(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
+        return duration_of(self.started_at, self.finished_at)
 
 
-@dataclass(frozen=True)
-class TaskTable:
-    rows: list[ReportRow]
-    unreadable_lines: int
+class Records:
+    """The readable records of outputs.jsonl with their spec positions, one pass per call.
+
+    A torn or non-object line is skipped and counted (`unreadable`, after a full pass);
+    positions number the readable records from 1, as the table shows them.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.unreadable = 0
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        unreadable = 0
+        position = 0
+        with self.path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    unreadable += 1
+                    continue
+                if not isinstance(record, dict):
+                    unreadable += 1
+                    continue
+                position += 1
+                yield position, record
+        self.unreadable = unreadable
 
 
 def read_summary(path: Path) -> dict[str, Any]:
@@ -66,68 +101,65 @@ def read_summary(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def read_task_table(results_dir: Path) -> TaskTable:
-    rows: list[ReportRow] = []
-    unreadable = 0
-    budget = _EmbedBudget(EMBED_BUDGET_BYTES)
-    with (results_dir / "outputs.jsonl").open(encoding="utf-8", errors="replace") as lines:
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                unreadable += 1
-                continue
-            if not isinstance(record, dict):
-                unreadable += 1
-                continue
-            rows.append(_row(len(rows) + 1, record, results_dir, budget))
-    return TaskTable(rows, unreadable)
+def task_id_of(position: int, record: dict[str, Any]) -> str:
+    return str(record.get("task") or f"row-{position}")
 
 
-def _row(
-    position: int, record: dict[str, Any], results_dir: Path, budget: _EmbedBudget
+def status_of(record: dict[str, Any]) -> str:
+    return str(record.get("status") or "unknown")
+
+
+def build_row(
+    position: int,
+    record: dict[str, Any],
+    results_dir: Path,
+    columns: OutputColumns,
 ) -> ReportRow:
-    task_id = str(record.get("task") or f"row-{position}")
-    plain_id = _is_plain_component(task_id)
+    """One shown row, without its thumbnail (see `with_thumbnail`)."""
+    task_id = task_id_of(position, record)
     problems = [
-        _clip(str(text), MAX_REASON_CHARS)
+        clip(str(text), MAX_REASON_CHARS)
         for text in (record.get("failure_reason"), record.get("validation_error"))
         if text
     ]
-    problems += [_clip(str(text), MAX_REASON_CHARS) for text in _as_list(record.get("file_errors"))]
+    file_errors = as_list(record.get("file_errors"))
+    problems += [clip(str(text), MAX_REASON_CHARS) for text in file_errors[:MAX_FILE_ERRORS]]
+    if len(file_errors) > MAX_FILE_ERRORS:
+        problems.append(f"and {len(file_errors) - MAX_FILE_ERRORS:,} more file error(s)")
     app_url = record.get("app_url")
+    cells, rest = split_output(record.get("output"), columns, MAX_PREVIEW_CHARS)
     return ReportRow(
         position=position,
         task_id=task_id,
-        status=str(record.get("status") or "unknown"),
-        attempts=_as_int(record.get("attempts")),
-        steps=_as_int(record.get("step_count")),
-        started_at=_as_datetime(record.get("started_at")),
-        finished_at=_as_datetime(record.get("finished_at")),
-        output_preview=_preview(record.get("output")),
-        output_verdict=_as_str(record.get("output_verdict")),
+        status=status_of(record),
+        attempts=as_int(record.get("attempts")),
+        steps=as_int(record.get("step_count")),
+        started_at=as_datetime(record.get("started_at")),
+        finished_at=as_datetime(record.get("finished_at")),
+        cells=cells,
+        output_rest=rest,
+        output_verdict=as_str(record.get("output_verdict")),
         problems=problems,
-        file_count=len(_as_list(record.get("files"))),
+        file_count=len(as_list(record.get("files"))),
         app_url=app_url if isinstance(app_url, str) else None,
-        task_dir=f"tasks/{task_id}/" if plain_id else None,
-        thumbnail=_thumbnail(results_dir, task_id, budget) if plain_id else None,
+        task_dir=f"tasks/{task_id}/" if is_plain_component(task_id) else None,
+        thumbnail=None,
     )
 
 
-def _preview(output: Any) -> str:
-    if output is None:
-        return ""
-    text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
-    return _clip(text, MAX_PREVIEW_CHARS)
+def with_thumbnail(row: ReportRow, results_dir: Path, budget: EmbedBudget) -> ReportRow:
+    """Called in display order, so the embedding budget goes to the rows seen first: the
+    failures, whose screenshots matter most."""
+    if row.task_dir is None:
+        return row
+    return replace(row, thumbnail=_thumbnail(results_dir, row.task_id, budget))
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class _EmbedBudget:
+class EmbedBudget:
     def __init__(self, total: int) -> None:
         self.left = total
 
@@ -138,7 +170,7 @@ class _EmbedBudget:
         return True
 
 
-def _thumbnail(results_dir: Path, task_id: str, budget: _EmbedBudget) -> Thumbnail | None:
+def _thumbnail(results_dir: Path, task_id: str, budget: EmbedBudget) -> Thumbnail | None:
     image = _best_screenshot(results_dir / "tasks" / task_id / "artifacts", results_dir)
     if image is None:
         return None
@@ -180,23 +212,29 @@ def _best_screenshot(artifacts_dir: Path, results_dir: Path) -> Path | None:
     return max(candidates, key=rank)
 
 
-def _is_plain_component(name: str) -> bool:
+def is_plain_component(name: str) -> bool:
     return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\x00")
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _as_str(value: Any) -> str | None:
+def as_number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
@@ -204,3 +242,9 @@ def _as_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def duration_of(started: datetime | None, finished: datetime | None) -> float | None:
+    if started is None or finished is None:
+        return None
+    return (finished - started).total_seconds()

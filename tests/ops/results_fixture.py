@@ -139,3 +139,68 @@ def large_batch(root: Path, count: int) -> Path:
     failed = sum(1 for line in lines if line["status"] == "failed")
     summary = _summary(succeeded=count - failed, failed=failed)
     return build_results_dir(root, lines, summary, task_dirs=False)
+
+
+_REASONS = (
+    "Navigation timed out after {n}ms on https://shop.example/item/{i}",
+    "Element #buy-{i} not found (run tsk_{i}ab)",
+    "Run terminated by the user",
+)
+
+
+def scale_line(index: int, count: int) -> str:
+    """One realistic line of a big batch: every 7th task fails, every 50th is canceled."""
+    status = "canceled" if index % 50 == 0 else "failed" if index % 7 == 0 else "succeeded"
+    started = START + timedelta(seconds=index * 3600 / count)
+    line: dict[str, Any] = {
+        "task": f"sku-{index}",
+        "status": status,
+        "output": {
+            "price": round(10 + index * 0.37, 2),
+            "currency": "EUR",
+            "in_stock": index % 3 != 0,
+            "title": f"Product number {index} with a rather long marketing title",
+            # One long value with no space to break at, as scraped URLs are.
+            "url": f"https://shop.example/catalogue/{'very-long-path-segment-' * 6}{index}",
+            "seller": {"name": f"Seller {index % 17}", "rating": index % 5},
+            "tags": ["a", "b"],
+        }
+        if status == "succeeded"
+        else None,
+        "output_verdict": "valid" if status == "succeeded" else None,
+        "validation_error": None,
+        "run_id": f"tsk_{index}",
+        "attempts": 1 + (index % 7 == 0),
+        "step_count": 3 + (index * 7919) % 40,
+        "failure_reason": _REASONS[index % 3].format(n=1000 + index, i=index)
+        if status == "failed"
+        else None,
+        "end_status": "timed_out" if status == "failed" and index % 3 == 0 else None,
+        "files": [],
+        "file_errors": [],
+        "started_at": _iso(started),
+        "finished_at": _iso(started + timedelta(seconds=30 + (index * 104729) % 600)),
+        "app_url": f"https://app.skyvern.com/runs/tsk_{index}",
+    }
+    return json.dumps(line) + "\n"
+
+
+def scale_batch(root: Path, count: int, *, summary: bool = True) -> Path:
+    """A results directory of `count` tasks written straight to disk (no task directories)."""
+    results = root / "results" / "prices" / "run-7"
+    results.mkdir(parents=True)
+    with (results / "outputs.jsonl").open("w", encoding="utf-8") as handle:
+        for index in range(1, count + 1):
+            handle.write(scale_line(index, count))
+    (results / "outputs.csv").write_text("task,status\n", encoding="utf-8")
+    if summary:
+        canceled = count // 50
+        failed = sum(1 for i in range(1, count + 1) if i % 7 == 0 and i % 50)
+        (results / "summary.json").write_text(
+            json.dumps(
+                _summary(succeeded=count - failed - canceled, failed=failed, canceled=canceled)
+                | {"active_time_s": 3500.0, "file_errors": 0, "finished": True}
+            ),
+            encoding="utf-8",
+        )
+    return results

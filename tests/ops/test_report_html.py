@@ -13,9 +13,11 @@ from report_dom import read_dom
 from results_fixture import build_results_dir, large_batch, png_bytes, small_batch, task_line
 
 import batchrun.report.rows as report_rows
+import batchrun.report.table as report_table
 from batchrun.errors import UsageError
 from batchrun.report import write_report
 from batchrun.report.rows import MAX_PREVIEW_CHARS
+from batchrun.report.scan import TABLE_ROWS
 
 
 def test_the_report_shows_the_summary_each_task_and_the_timeline(tmp_path: Path) -> None:
@@ -80,15 +82,18 @@ def test_without_summary_json_counts_come_from_the_table(tmp_path: Path) -> None
     assert len(read_dom(html).task_rows) == 3
 
 
-def test_ten_thousand_tasks_make_a_usable_file_with_capped_previews(tmp_path: Path) -> None:
+def test_ten_thousand_tasks_make_a_small_file_with_a_capped_table(tmp_path: Path) -> None:
     results = large_batch(tmp_path, 10_000)
     report = write_report(results)
     html = report.read_text(encoding="utf-8")
-    assert report.stat().st_size < 15 * 1024 * 1024  # each output holds 5 KB; the page does not
+    assert report.stat().st_size < 3 * 1024 * 1024  # each output holds 5 KB; the page does not
     assert "x" * MAX_PREVIEW_CHARS not in html
     dom = read_dom(html)
-    assert len(dom.task_rows) == 10_000
+    assert len(dom.task_rows) == TABLE_ROWS
+    # All 1,000 failures (every tenth task) lead; no success fits under the cap.
+    assert [row["id"] for row in dom.task_rows[:2]] == ["task-sku-10", "task-sku-20"]
     assert dom.task_rows[-1]["id"] == "task-sku-10000"
+    assert "Showing 1,000 of 10,000 tasks" in html and "outputs.jsonl" in dom.links
 
 
 def test_rewriting_the_report_leaves_only_the_report(tmp_path: Path) -> None:
@@ -109,6 +114,28 @@ def test_outputs_of_any_json_shape_are_previewed(tmp_path: Path) -> None:
     outputs = [["a", 1], "plain text", 42, {"nested": {"deep": [1, 2]}}]
     lines = [task_line(i, "succeeded", output=out) for i, out in enumerate(outputs, start=1)]
     html = write_report(build_results_dir(tmp_path, lines, None)).read_text(encoding="utf-8")
-    for output in outputs:
+    # What is not an object goes whole to the `other output` column...
+    for output in outputs[:3]:
         preview = output if isinstance(output, str) else json.dumps(output)
         assert "<code>" + html_escape(preview) + "</code>" in html
+    # ...an object's leaves become columns, deeper values short JSON in theirs.
+    assert '<th title="nested.deep">nested.deep</th>' in html
+    assert '<td class="output json">[1, 2]</td>' in html
+
+
+def test_embedded_screenshots_go_to_failures_first_and_spare_the_table_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_table, "TABLE_BUDGET_BYTES", 20_000)
+    results = small_batch(tmp_path)
+    big = os.urandom(30_000)  # 40 KB of base64: more than the whole table budget
+    for task in ("sku-1", "sku-3"):
+        shots = results / f"tasks/{task}/artifacts"
+        shots.mkdir(parents=True, exist_ok=True)
+        (shots / "screenshot_final-9.png").write_bytes(big)
+    monkeypatch.setattr(report_rows, "EMBED_BUDGET_BYTES", 45_000)  # room for one of them
+    dom = read_dom(write_report(results).read_text(encoding="utf-8"))
+    assert len(dom.task_rows) == 5
+    failed_shot, success_shot = dom.images
+    assert str(failed_shot["alt"]).endswith("sku-3") and str(failed_shot["src"]).startswith("data:")
+    assert success_shot["src"] == "tasks/sku-1/artifacts/screenshot_final-9.png"
