@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     FILES_EXPORTED = "files_exported"
     THROTTLED = "throttled"  # 429/503: the whole batch slows down; data: limit, retry_after
     BUDGET_EXHAUSTED = "budget_exhausted"
+    HALTED = "halted"  # the halt policy tripped; data: reason, failures, ended, mode
     WARNING = "warning"
     BATCH_FINISHED = "batch_finished"  # data: the summary as a dict
 

@@ -11,6 +11,7 @@ import click
 from batchrun.api_access import ApiAccess, resolve_api_access
 from batchrun.commands.common import (
     DurationType,
+    RateType,
     api_url_option,
     load,
     locate,
@@ -70,6 +71,28 @@ from batchrun.ops.context import api_key_secrets
     show_default=True,
     help="Stop (exit 3, resumable) when no API call has succeeded for this long.",
 )
+@click.option(
+    "--halt-on-failures",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Stop starting runs once N tasks ended failed (overrides the spec's halt.max_failures).",
+)
+@click.option(
+    "--halt-on-rate",
+    type=RateType(),
+    help="Stop starting runs once this share of the ended tasks failed, e.g. 30% "
+    "(overrides halt.max_failure_rate).",
+)
+@click.option(
+    "--halt-mode",
+    type=click.Choice(["soon", "now"]),
+    help="When the batch halts: soon lets runs in flight finish; now cancels them.",
+)
+@click.option(
+    "--diff-from",
+    metavar="KEY",
+    help="At the end, write diff.json beside outputs.jsonl: this instance against KEY.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings, errors and the summary.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
 def apply_command(
@@ -88,6 +111,10 @@ def apply_command(
     scenario: Path | None,
     log_format: str,
     give_up_after: float,
+    halt_on_failures: int | None,
+    halt_on_rate: float | None,
+    halt_mode: str | None,
+    diff_from: str | None,
     quiet: bool,
     no_report: bool,
 ) -> None:
@@ -114,6 +141,10 @@ def apply_command(
         cancel_on_interrupt=cancel_on_interrupt,
         give_up_after_s=give_up_after,
         report=not no_report,
+        halt_on_failures=halt_on_failures,
+        halt_on_rate=halt_on_rate,
+        halt_mode=halt_mode,
+        diff_from=diff_from,
     )
     with ExitStack() as stack:
         if sim:

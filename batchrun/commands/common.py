@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
+from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.spec import BatchSpec, load_spec
 from batchrun.spec.value_types import parse_duration
@@ -101,6 +102,22 @@ def echo_location(location: BatchLocation, run_key: str | None, *, err: bool = F
     """The first line of plan, apply and status: which state file and instance they use."""
     instance = f"{location.spec.name}/{run_key}" if run_key else f"{location.spec.name} (new)"
     click.echo(f"state {location.state_path} · instance {instance}", err=err)
+
+
+class RateType(click.ParamType):
+    """A share of the ended tasks: 30% or 0.3."""
+
+    name = "RATE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_rate(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class DurationType(click.ParamType):

@@ -17,7 +17,9 @@ from batchrun.commands.common import (
     state_option,
 )
 from batchrun.errors import BatchrunError, ExitCode, UsageError
+from batchrun.ops.context import BatchContext
 from batchrun.ops.export import export
+from batchrun.state import BatchRecord
 
 
 @click.command("export")
@@ -31,6 +33,12 @@ from batchrun.ops.export import export
     is_flag=True,
     help="Do not fetch missing downloaded files again; write only what the state holds.",
 )
+@click.option(
+    "--diff",
+    "with_diff",
+    is_flag=True,
+    help="Also write diff.json: this instance against the one before it.",
+)
 @click.option("--no-report", is_flag=True, help="Do not write report.html.")
 def export_command(
     spec_path: Path,
@@ -39,6 +47,7 @@ def export_command(
     state_path: Path | None,
     api_url: str | None,
     no_download: bool,
+    with_diff: bool,
     no_report: bool,
 ) -> None:
     """Rebuild the results directory of a batch from the state.
@@ -59,7 +68,10 @@ def export_command(
                 access = resolve_api_access(ctx.spec, api_url=api_url)
             except UsageError as error:
                 missing_key = str(error)  # everything but missing files can still be written
-        report = anyio.run(lambda: export(ctx, batch, access=access, report=not no_report))
+        diff_from = previous_instance(ctx, batch) if with_diff else None
+        report = anyio.run(
+            lambda: export(ctx, batch, access=access, report=not no_report, diff_from=diff_from)
+        )
     click.echo(f"{report.results_dir}: {report.tasks} task(s) written")
     if report.refetched:
         click.echo(f"files fetched again for {len(report.refetched)} task(s)")
@@ -86,3 +98,13 @@ def export_command(
             "; ".join(what) + "; the rest of the results directory is complete",
             exit_code=ExitCode.TASKS_FAILED,
         )
+
+
+def previous_instance(ctx: BatchContext, batch: BatchRecord) -> BatchRecord:
+    earlier = [b for b in ctx.store.list_batches(ctx.spec.name) if b.id < batch.id]
+    if not earlier:
+        raise UsageError(
+            f"--diff: instance {batch.run_key!r} is the first of batch {ctx.spec.name!r}; "
+            "there is nothing before it to compare with"
+        )
+    return earlier[-1]

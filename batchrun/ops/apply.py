@@ -22,7 +22,9 @@ from batchrun.decide import NEEDS_A_RUN, NO_RETRY, Action, RetryRequest
 from batchrun.errors import ApiUnavailableError, BatchrunError, ExitCode
 from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.export.task_export import ExportSettings
-from batchrun.ops.context import BatchContext, BatchLocation, api_key_secrets
+from batchrun.halt import HaltPolicyValue, HaltTracker, halt_policy_with_overrides
+from batchrun.ops.context import BatchContext, BatchLocation, api_key_secrets, find_instance
+from batchrun.ops.diff import write_instance_diff
 from batchrun.ops.plan import PlannedTask, decide_tasks, redacted_request
 from batchrun.ops.preflight import check_local_writes
 from batchrun.ops.results import (
@@ -51,6 +53,11 @@ class ApplyOptions:
     handle_signals: bool = True
     report: bool = True
     export_workers: int = 4
+    # Command-line overrides of the spec's halt policy.
+    halt_on_failures: int | None = None
+    halt_on_rate: float | None = None
+    halt_mode: str | None = None
+    diff_from: str | None = None  # write diff.json against this instance at the end
 
 
 @dataclass(frozen=True)
@@ -80,9 +87,17 @@ async def apply_async(
     """Run the instance to its end (or until interrupted, out of budget, or the API is gone)."""
     spec = location.spec
     check_local_writes(location)
+    # Every option checked before anything is created or paid for.
+    halt = halt_policy_with_overrides(
+        spec.halt,
+        max_failures=options.halt_on_failures,
+        max_failure_rate=options.halt_on_rate,
+        mode=options.halt_mode,
+    )
     secrets = api_key_secrets(spec) | {access.api_key}
     with BatchContext.open(location, create=True, secrets=secrets) as ctx:
         batch, run_key = _instance(ctx.store, spec, options)
+        diff_base = find_instance(ctx.store, spec, options.diff_from) if options.diff_from else None
         sink.emit(
             BatchEvent(
                 EventKind.BATCH_LOCATED,
@@ -105,7 +120,9 @@ async def apply_async(
                     await _check_access(client)
                 if batch is None:
                     batch = ctx.store.create_batch(spec.name, run_key, str(spec.path))
-                return await _run(ctx, batch, client, sink, options, planned, unexported)
+                return await _run(
+                    ctx, batch, client, sink, options, planned, unexported, halt, diff_base
+                )
 
 
 def _instance(
@@ -161,6 +178,8 @@ async def _run(
     options: ApplyOptions,
     planned: list[PlannedTask],
     unexported: list[str],
+    halt: HaltPolicyValue | None,
+    diff_base: BatchRecord | None,
 ) -> ApplyResult:
     spec, store, location = ctx.spec, ctx.store, ctx.location
     started = time.monotonic()
@@ -198,6 +217,7 @@ async def _run(
             handle_signals=options.handle_signals,
         ),
         redactor,
+        HaltTracker(halt),
     )
     counts = {action: 0 for action in Action}
     for item in planned:
@@ -239,6 +259,8 @@ async def _run(
         BatchEvent(EventKind.BATCH_FINISHED, label, summary.headline(), data=summary.as_dict()),
     )
     store.flush_events()
+    if diff_base is not None:
+        write_instance_diff(store, spec, diff_base, batch, results.path)
     report_path = write_summary_and_report(results, summary, report=options.report)
     return ApplyResult(summary, exit_code_for(summary, error), error, report_path)
 

@@ -16,6 +16,7 @@ from batchrun.client import SkyvernClient
 from batchrun.export import remove_stale_temp_files
 from batchrun.export.task_export import ExportSettings, RunFilesClient, export_task
 from batchrun.ops.context import BatchContext
+from batchrun.ops.diff import write_instance_diff
 from batchrun.ops.results import artifact_types, write_summary_and_report
 from batchrun.state import FINAL_TASK_STATES, BatchLock, BatchRecord
 from batchrun.summary import BatchSummary, summarise
@@ -38,19 +39,24 @@ async def export(
     *,
     access: ApiAccess | None,
     report: bool = True,
+    diff_from: BatchRecord | None = None,
 ) -> ExportReport:
     """Rewrite the results of `batch`; fetch missing files when `access` is given.
 
     Takes the batch lock: it removes temporary files an active writer would own."""
     with BatchLock(ctx.location.state_path, ctx.spec.name, batch.run_key):
         if access is None:
-            return await _export(ctx, batch, None, report)
+            return await _export(ctx, batch, None, report, diff_from)
         async with SkyvernClient(access.base_url, access.api_key) as client:
-            return await _export(ctx, batch, client, report)
+            return await _export(ctx, batch, client, report, diff_from)
 
 
 async def _export(
-    ctx: BatchContext, batch: BatchRecord, client: RunFilesClient | None, report: bool
+    ctx: BatchContext,
+    batch: BatchRecord,
+    client: RunFilesClient | None,
+    report: bool,
+    diff_from: BatchRecord | None,
 ) -> ExportReport:
     store, spec = ctx.store, ctx.spec
     results = ctx.results_for(batch)
@@ -73,5 +79,7 @@ async def _export(
         outcome.file_errors += [f"{record.task_id}: {error}" for error in done.file_errors]
     results.write_tables(r for r in store.task_records(batch.id) if r.task_id in wanted)
     outcome.summary = summarise(store, batch, wanted, results_dir=results.path, spec_path=spec.path)
+    if diff_from is not None:
+        write_instance_diff(store, spec, diff_from, batch, results.path)
     outcome.report_path = write_summary_and_report(results, outcome.summary, report=report)
     return outcome

@@ -27,6 +27,7 @@ from batchrun.client import (
 )
 from batchrun.errors import BatchrunError
 from batchrun.events import BatchEvent, EventKind, EventSink, Level
+from batchrun.halt import HaltTracker
 from batchrun.redaction import Redactor
 from batchrun.scheduler.budget import Budget, reserved_steps
 from batchrun.scheduler.exporting import ResultsExporter
@@ -64,6 +65,7 @@ class Scheduler:
         sink: EventSink,
         options: SchedulerOptions,
         redactor: Redactor,
+        halt: HaltTracker | None = None,
     ) -> None:
         self.spec = spec
         self.batch = batch
@@ -73,6 +75,7 @@ class Scheduler:
         self.sink = sink
         self.options = options
         self.redactor = redactor
+        self.halt = halt or HaltTracker(None)
         self.stats = RunStats()
         self.label = f"{spec.name}/{batch.run_key}"  # names the batch in every event
         self._rng = random.Random()
@@ -157,7 +160,7 @@ class Scheduler:
                 scope.cancel()
                 return
 
-    async def _cancel_in_flight(self) -> None:
+    async def _cancel_in_flight(self, reason: str = "canceled on interrupt") -> None:
         runs = {run_id: watched for run_id, watched in self.watcher.in_flight.items()}
         owners = dict(self._owners)
         if not runs:
@@ -171,10 +174,8 @@ class Scheduler:
             task_id = owners.get(run_id)
             if task_id is None:
                 continue
-            self.store.cancel_task(self.batch.id, task_id, "canceled on interrupt")
-            self._emit(
-                EventKind.TASK_CANCELED, "canceled on interrupt", task=task_id, run_id=run_id
-            )
+            self.store.cancel_task(self.batch.id, task_id, reason)
+            self._emit(EventKind.TASK_CANCELED, reason, task=task_id, run_id=run_id)
 
     # -- one task: re-attach or submit, watch, conclude ---------------------------------------
 
@@ -227,7 +228,7 @@ class Scheduler:
             )
         finally:
             self._owners.pop(run_id, None)
-        self._conclude(
+        await self._conclude(
             task, attempt, result.run, timed_out=result.timed_out, queued_s=result.queued_s
         )
 
@@ -311,6 +312,7 @@ class Scheduler:
                 self._forget(task, attempt, verdict.reason, final=True)
                 self._emit(EventKind.TASK_FAILED, verdict.reason, "error", task=task.id)
                 self.exporter.schedule(task.id, None)
+                await self._ended(task.id, "failed", verdict.reason)
             case SubmitFailure.FATAL:
                 self._forget(task, attempt, verdict.reason, final=False)
                 raise self.health.fatal_error(error)
@@ -374,7 +376,26 @@ class Scheduler:
         self._forget(task, attempt, "no run was created", final=False)
         return None
 
-    def _conclude(
+    async def _ended(self, task_id: str, end_status: str, reason: str | None) -> None:
+        """A task reached its final state: count it against the halt policy."""
+        trip = self.halt.record_end(task_id, end_status, reason)
+        if trip is None:
+            return
+        self.stats.halted = trip.as_dict() | {"message": trip.message}
+        self._stopping = True
+        self._queue.drop_pending()
+        in_flight = "runs in flight are canceled" if trip.mode == "now" else "runs in flight finish"
+        self._emit(
+            EventKind.HALTED,
+            f"{trip.message}; no new runs will start, {in_flight}",
+            "error",
+            data=self.stats.halted,
+        )
+        if trip.mode == "now":
+            with anyio.CancelScope(shield=True):
+                await self._cancel_in_flight("canceled: the batch halted")
+
+    async def _conclude(
         self,
         task: TaskSpec,
         attempt: AttemptRecord,
@@ -415,6 +436,7 @@ class Scheduler:
             case Succeeded():
                 self._emit(EventKind.TASK_SUCCEEDED, "succeeded", **common)
                 self.exporter.schedule(task.id, run)
+                await self._ended(task.id, "succeeded", None)
             case RetryLater(next_at, reason):
                 delay = max(0.0, (next_at - now_utc()).total_seconds())
                 common["data"] = {**common.get("data", {}), "delay_s": delay, "reason": reason}
@@ -425,12 +447,14 @@ class Scheduler:
                     **common,
                 )
                 self._queue.add_later(Job(task), delay)
-            case Failed(reason):
+            case Failed(reason, end_status):
                 self._emit(EventKind.TASK_FAILED, reason, "error", **common)
                 self.exporter.schedule(task.id, run)
+                await self._ended(task.id, end_status, reason)
             case Canceled(reason):
                 self._emit(EventKind.TASK_CANCELED, reason, "warning", **common)
                 self.exporter.schedule(task.id, run)
+                await self._ended(task.id, "canceled", reason)
 
     def _canceled_elsewhere(self, task: TaskSpec) -> bool:
         """`batchrun cancel` ran while this apply was running: respect it."""

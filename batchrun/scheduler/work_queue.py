@@ -61,6 +61,12 @@ class WorkQueue:
         heapq.heappush(self._waiting, (self._clock() + max(0.0, delay_s), next(self._seq), job))
         self._notify()
 
+    def drop_pending(self) -> None:
+        """Forget every job not started yet (the batch halted); jobs in progress go on."""
+        self._ready.clear()
+        self._waiting.clear()
+        self._notify()
+
     def done(self, job: Job) -> None:
         self._in_progress -= 1
         if self._per_host is not None and job.task.host:
