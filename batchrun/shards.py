@@ -22,6 +22,7 @@ batch unsharded, and `unsharded_index_hint` gives the warning to print then.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from batchrun.errors import UsageError
+from batchrun.spec import BatchSpec
 
 # The array index each launcher gives its processes, in the order they are consulted.
 INDEX_VARIABLES = (
@@ -221,3 +223,15 @@ def _env_int(environ: Mapping[str, str], name: str) -> int | None:
         return int(raw.strip())
     except ValueError:
         raise UsageError(f"{name} must be an integer, not {raw!r}") from None
+
+
+def sharded_spec(spec: BatchSpec, shard: Shard) -> BatchSpec:
+    """The spec as one shard runs it: its own tasks (positions kept, so merged tables keep
+    spec order), and its share of the whole batch's concurrency and budget."""
+    return dataclasses.replace(
+        spec,
+        tasks=[task for task in spec.tasks if shard.contains(task.id)],
+        concurrency=share(spec.concurrency, shard, minimum=1) or 1,
+        budget_max_runs=share(spec.budget_max_runs, shard, minimum=0),
+        budget_max_steps=share(spec.budget_max_steps, shard, minimum=0),
+    )

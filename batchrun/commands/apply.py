@@ -20,6 +20,8 @@ from batchrun.commands.common import (
     retry_options,
     retry_request,
     run_option,
+    shard_from,
+    shard_options,
     spec_argument,
     state_option,
 )
@@ -38,6 +40,7 @@ from batchrun.ops.context import api_key_secrets
 @results_option
 @only_option
 @retry_options
+@shard_options
 @click.option("--concurrency", type=click.IntRange(1, 1000), help="Runs in flight at once.")
 @api_url_option
 @click.option(
@@ -104,6 +107,8 @@ def apply_command(
     only: str | None,
     retry_failed: bool,
     retry_statuses: tuple[str, ...],
+    shards: int | None,
+    shard_index: int | None,
     concurrency: int | None,
     api_url: str | None,
     cancel_on_interrupt: bool,
@@ -131,7 +136,13 @@ def apply_command(
     if run_key is not None and new:
         raise UsageError("--run and --new exclude each other")
     spec = load(spec_path)
-    location = locate(spec, state_path, results_root)
+    shard = shard_from(shards, shard_index)
+    if shard is not None and (run_key is None or new):
+        raise UsageError(
+            "--shards needs --run KEY: every shard of a batch must use the same run key"
+        )
+    location = locate(spec, state_path, results_root, shard)
+    spec = location.spec
     options = ApplyOptions(
         run_key=run_key,
         new=new,

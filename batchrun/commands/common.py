@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ import click
 from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
 from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
+from batchrun.shards import Shard, resolve_shard, unsharded_index_hint
 from batchrun.spec import BatchSpec, load_spec
 from batchrun.spec.value_types import parse_duration
 
@@ -61,9 +63,37 @@ def load(spec_path: Path) -> BatchSpec:
 
 
 def locate(
-    spec: BatchSpec, state_path: Path | None, results_root: Path | None = None
+    spec: BatchSpec,
+    state_path: Path | None,
+    results_root: Path | None = None,
+    shard: Shard | None = None,
 ) -> BatchLocation:
-    return BatchLocation.of(spec, state=state_path, results=results_root)
+    return BatchLocation.of(spec, state=state_path, results=results_root, shard=shard)
+
+
+def shard_options(func: F) -> F:
+    """--shards N and --shard-index I: one deterministic part of the batch (array jobs)."""
+    func = click.option(
+        "--shard-index",
+        type=click.IntRange(min=0),
+        metavar="I",
+        help="This process's shard, 0-based (default: from JOB_COMPLETION_INDEX, "
+        "CLOUD_RUN_TASK_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID).",
+    )(func)
+    return click.option(
+        "--shards",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Run only the tasks whose id hashes to this process's shard of N (each shard "
+        "has its own state and results; `batchrun merge` joins them).",
+    )(func)
+
+
+def shard_from(shards: int | None, shard_index: int | None) -> Shard | None:
+    hint = unsharded_index_hint(os.environ) if shards is None else None
+    if hint:
+        click.echo(f"batchrun: warning: {hint}", err=True)
+    return resolve_shard(shards, shard_index, os.environ)
 
 
 def open_batch(

@@ -16,6 +16,8 @@ from batchrun.commands.common import (
     retry_options,
     retry_request,
     run_option,
+    shard_from,
+    shard_options,
     spec_argument,
     state_option,
 )
@@ -43,6 +45,7 @@ _SUMMARY = (
 @state_option
 @only_option
 @retry_options
+@shard_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan_command(
     spec_path: Path,
@@ -51,14 +54,17 @@ def plan_command(
     only: str | None,
     retry_failed: bool,
     retry_statuses: tuple[str, ...],
+    shards: int | None,
+    shard_index: int | None,
     as_json: bool,
 ) -> None:
     """Show what `apply` would do with each task: create, skip, changed, resume, retry, keep
     (ended, stays so) or remove (no longer in the spec). Reads the state; no network."""
-    spec = load(spec_path)
+    location = locate(load(spec_path), state_path, shard=shard_from(shards, shard_index))
+    spec = location.spec
     selected = frozenset(select_tasks(spec, only)) if only is not None else None
     result = plan(
-        locate(spec, state_path),
+        location,
         run_key=run_key,
         retry=retry_request(retry_failed, retry_statuses),
         only=selected,

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from batchrun.commands.common import batch_options, echo_location, open_batch
+from batchrun.commands.common import (
+    batch_options,
+    echo_location,
+    load,
+    locate,
+    shard_from,
+    shard_options,
+)
+from batchrun.ops.context import BatchContext
 from batchrun.ops.status import ATTENTION_ORDER, DEFAULT_PER_STATE, Status, status
 from batchrun.state import TaskRecord
 from batchrun.summary import format_duration
@@ -16,6 +24,7 @@ from batchrun.summary import format_duration
 
 @click.command("status")
 @batch_options
+@shard_options
 @click.option("--all", "show_all", is_flag=True, help="List every task that needs attention.")
 @click.option(
     "--task-state",
@@ -28,13 +37,16 @@ def status_command(
     spec_path: Path,
     run_key: str | None,
     state_path: Path | None,
+    shards: int | None,
+    shard_index: int | None,
     show_all: bool,
     only_state: str | None,
     as_json: bool,
 ) -> None:
     """Counts by state first, then up to 20 tasks of each state that needs attention
     (failed, canceled, unfinished, flagged outputs); --all lists them all."""
-    with open_batch(spec_path, state_path) as ctx:
+    location = locate(load(spec_path), state_path, shard=shard_from(shards, shard_index))
+    with BatchContext.open(location) as ctx:
         batch = ctx.instance(run_key)
         result = status(
             ctx, batch, per_state=None if show_all else DEFAULT_PER_STATE, only_state=only_state

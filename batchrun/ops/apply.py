@@ -261,7 +261,9 @@ async def _run(
     store.flush_events()
     if diff_base is not None:
         write_instance_diff(store, spec, diff_base, batch, results.path)
-    report_path = write_summary_and_report(results, summary, report=options.report)
+    report_path = write_summary_and_report(
+        results, summary, report=options.report, extra=location.summary_fields()
+    )
     return ApplyResult(summary, exit_code_for(summary, error), error, report_path)
 
 

@@ -6,9 +6,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from batchrun.errors import UsageError
 from batchrun.export import ResultsDir
+from batchrun.shards import (
+    Shard,
+    default_state_name,
+    results_subdir,
+    shard_summary_fields,
+    sharded_spec,
+)
 from batchrun.spec import BatchSpec
 from batchrun.state import (
     BatchRecord,
@@ -28,13 +36,19 @@ class BatchLocation:
     directory, like any path on a command line.
     """
 
-    spec: BatchSpec
+    spec: BatchSpec  # a shard's spec holds only its tasks, and its share of the caps
     state_path: Path
     results_root: Path
+    shard: Shard | None = None
 
     @classmethod
     def of(
-        cls, spec: BatchSpec, *, state: Path | str | None = None, results: Path | None = None
+        cls,
+        spec: BatchSpec,
+        *,
+        state: Path | str | None = None,
+        results: Path | None = None,
+        shard: Shard | None = None,
     ) -> BatchLocation:
         if results is not None:
             root = Path(results)
@@ -42,10 +56,24 @@ class BatchLocation:
             root = spec.results_dir
         else:
             root = spec.path.parent / spec.results_dir
-        location = cls(spec, state_path_for(spec.path, state), root)
-        if not state:
+        state_path = state_path_for(spec.path, state)
+        if shard is not None:
+            # Each shard is a batch of its own on disk: its own state file and results, so
+            # shards share no file and can run on different machines.
+            spec = sharded_spec(spec, shard)
+            root = root / results_subdir(shard)
+            if not state:
+                state_path = state_path.with_name(default_state_name(shard))
+        location = cls(spec, state_path, root, shard)
+        if not state and shard is None:
             location._refuse_to_fork()
         return location
+
+    def summary_fields(self) -> dict[str, Any]:
+        """What a shard's summary.json adds for `batchrun merge` to check."""
+        if self.shard is None:
+            return {}
+        return shard_summary_fields(self.shard, self.spec.path)
 
     def results_for(self, run_key: str) -> ResultsDir:
         return ResultsDir(self.results_root, self.spec.name, run_key)

@@ -81,5 +81,7 @@ async def _export(
     outcome.summary = summarise(store, batch, wanted, results_dir=results.path, spec_path=spec.path)
     if diff_from is not None:
         write_instance_diff(store, spec, diff_from, batch, results.path)
-    outcome.report_path = write_summary_and_report(results, outcome.summary, report=report)
+    outcome.report_path = write_summary_and_report(
+        results, outcome.summary, report=report, extra=ctx.location.summary_fields()
+    )
     return outcome

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from batchrun.export import ResultsDir
 from batchrun.export.artifacts import requested_artifact_types
@@ -42,13 +43,17 @@ def move_removed_tasks(results: ResultsDir, task_ids: Sequence[str]) -> None:
 
 
 def write_summary_and_report(
-    results: ResultsDir, summary: BatchSummary, *, report: bool
+    results: ResultsDir,
+    summary: BatchSummary,
+    *,
+    report: bool,
+    extra: dict[str, Any] | None = None,
 ) -> Path | None:
     """summary.json (and report.html) where the tables are; nothing when no task was ever
     exported there (the API was never reached)."""
     if not results.path.exists():
         return None
-    results.write_summary(summary.as_dict())
+    results.write_summary({**summary.as_dict(), **(extra or {})})
     if report and (results.path / "outputs.jsonl").exists():
         return write_report(results.path)
     return None

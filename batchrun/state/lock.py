@@ -19,7 +19,10 @@ from batchrun.errors import BatchLockedError
 class BatchLock:
     def __init__(self, state_path: Path, spec_name: str, run_key: str) -> None:
         safe_key = re.sub(r"[^A-Za-z0-9._-]", "_", run_key)[:60]
-        digest = hashlib.sha256(f"{spec_name}\0{run_key}".encode()).hexdigest()[:10]
+        # The state file's name is part of it: shards sharing a directory never lock each other.
+        digest = hashlib.sha256(f"{spec_name}\0{run_key}\0{state_path.name}".encode()).hexdigest()[
+            :10
+        ]
         self.path = state_path.parent / "locks" / f"{spec_name}--{safe_key}--{digest}.lock"
         self.description = f"{spec_name} (run {run_key})"
         self._fd: int | None = None

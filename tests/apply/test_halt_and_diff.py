@@ -110,8 +110,11 @@ def test_diff_names_exactly_the_tasks_and_fields_that_changed(simulator, workspa
     assert diff("--to", "nope").exit_code == 2
     assert diff("--ignore", "$.price", "--only", "a").exit_code == 0
 
-    assert CliRunner().invoke(
-        cli, ["report", str(spec), "--run", "day2", "--state", str(workspace.state)]
-    ).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(cli, ["report", str(spec), "--run", "day2", "--state", str(workspace.state)])
+        .exit_code
+        == 0
+    )
     page = (day2 / "report.html").read_text()
     assert "Since the last run" in page and "21.49" in page

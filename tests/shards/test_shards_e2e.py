@@ -18,15 +18,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from batchrun.cli import BatchrunGroup
 from batchrun.commands.merge import merge_command
 from batchrun.shards import COUNT_VARIABLE, INDEX_VARIABLES, Shard
-
-pytestmark = pytest.mark.skip(reason="needs --shards wiring")
 
 SITE = "https://shop.example"
 TASKS = 200
