@@ -9,10 +9,12 @@ from __future__ import annotations
 import errno
 import sqlite3
 import sys
+from typing import Any
 
 import click
 
 from batchrun import __version__
+from batchrun.cli_errors import JSON_ERRORS, echo_json_error
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.spec import SpecError
 
@@ -34,15 +36,46 @@ class BatchrunGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in the order they were added, not alphabetical
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Usage errors in the same grammar as every other error: `batchrun: error: ...`."""
+        standalone = kwargs.pop("standalone_mode", True)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `batchrun` alone: its help
+                click.echo(exc.format_message())
+                return self._end(int(ExitCode.USAGE), standalone)
+            usage_ctx = getattr(exc, "ctx", None)
+            see = f" (see: {usage_ctx.command_path} --help)" if usage_ctx is not None else ""
+            click.echo(f"batchrun: error: {exc.format_message()}{see}", err=True)
+            result = int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code
+        except click.exceptions.Abort:
+            click.echo("batchrun: interrupted", err=True)
+            result = int(ExitCode.INTERRUPTED)
+        return self._end(result, standalone)
+
+    @staticmethod
+    def _end(result: Any, standalone: bool) -> Any:
+        if not standalone:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except SpecError as exc:
-            for issue in exc.issues:  # the documented `file:line:col: message` lines
-                click.echo(str(issue), err=True)
+            if ctx.meta.get(JSON_ERRORS):
+                for issue in exc.issues:
+                    echo_json_error(str(issue), exc.exit_code, issue.path, issue.line, issue.col)
+            else:
+                for issue in exc.issues:  # the documented `file:line:col: message` lines
+                    click.echo(str(issue), err=True)
             ctx.exit(int(exc.exit_code))
         except BatchrunError as exc:
-            click.echo(f"batchrun: error: {exc}", err=True)
+            if ctx.meta.get(JSON_ERRORS):
+                echo_json_error(str(exc), exc.exit_code)
+            else:
+                click.echo(f"batchrun: error: {exc}", err=True)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             click.echo("batchrun: interrupted", err=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from batchrun.api_access import ApiAccess, resolve_api_access
+from batchrun.cli_errors import JSON_ERRORS, echo_json_error
 from batchrun.commands.common import (
     DurationType,
     RateType,
@@ -129,6 +130,8 @@ def apply_command(
     server are re-attached, never submitted twice; tasks that ended stay as they ended
     unless their request changed or --retry-failed / --retry STATUS asks for them.
     """
+    if log_format == "json":
+        click.get_current_context().meta[JSON_ERRORS] = True
     if scenario is not None and not sim:
         raise UsageError("--scenario goes with --sim")
     if sim and api_url is not None:
@@ -179,7 +182,10 @@ def apply_command(
         result = apply(location, access, console, options)
     console.print_summary(result.summary)
     if result.error is not None:
-        click.echo(f"batchrun: error: {result.error}", err=True)
+        if log_format == "json":
+            echo_json_error(str(result.error), result.exit_code)
+        else:
+            click.echo(f"batchrun: error: {result.error}", err=True)
     sys.exit(int(result.exit_code))
 
 

@@ -47,7 +47,7 @@ class JsonLogSink(ConsoleSink):
             "ts": utc_timestamp(time.time(), milliseconds=True),
             "level": "error" if troubled else "info",
             "kind": "summary",
-            "batch": summary.batch,
+            "batch": f"{summary.batch}/{summary.run_key}",  # as in every event line
             "task": None,
             "attempt": None,
             "run_id": None,
