@@ -167,7 +167,7 @@ def summarise(
     examples: list[str] = []
     seen = 0
     for row in store.summary_rows(batch.id):
-        if wanted is not None and row["task_id"] not in wanted:
+        if row["removed"] or (wanted is not None and row["task_id"] not in wanted):
             removed += 1
             continue
         seen += 1

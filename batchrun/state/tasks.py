@@ -273,16 +273,15 @@ def _json(value: Any) -> str | None:
 
 SUMMARY_COLUMNS = (
     "task_id, state, attempts, total_steps, started_at, finished_at, end_status, "
-    "failure_reason, run_id, files_json, artifacts_json, queued_s"
+    "failure_reason, run_id, files_json, artifacts_json, queued_s, removed"
 )
 
 
 class SummaryReads(TaskTable):
     def summary_rows(self, batch_id: int) -> Iterator[dict[str, Any]]:
-        """The light columns the summary counts, one task at a time (removed ones left out)."""
+        """The light columns the summary counts, one task at a time (removed ones flagged)."""
         cursor = self._conn.execute(
-            f"SELECT {SUMMARY_COLUMNS} FROM tasks WHERE batch_id = ? AND removed = 0 "
-            "ORDER BY position",
+            f"SELECT {SUMMARY_COLUMNS} FROM tasks WHERE batch_id = ? ORDER BY position",
             (batch_id,),
         )
         for row in cursor:
@@ -299,4 +298,5 @@ class SummaryReads(TaskTable):
                 "files": loads(row["files_json"]) or [],
                 "artifacts": loads(row["artifacts_json"]) or [],
                 "queued_s": row["queued_s"] or 0.0,
+                "removed": bool(row["removed"]),
             }

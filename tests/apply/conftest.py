@@ -85,7 +85,7 @@ class Workspace:
         )
 
     def outputs(self, spec_name: str = "batch") -> list[dict[str, Any]]:
-        [run_dir] = (self.results / spec_name).iterdir()
+        [run_dir] = [d for d in (self.results / spec_name).iterdir() if not d.name.startswith(".")]
         lines = (run_dir / "outputs.jsonl").read_text().splitlines()
         return [json.loads(line) for line in lines]
 
