@@ -19,8 +19,6 @@ are `BatchrunError` subclasses carrying the command line's exit code.
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
-
 from batchrun.api import (
     apply,
     apply_async,
@@ -41,6 +39,7 @@ from batchrun.ops.plan import Plan, PlannedTask
 from batchrun.sim import start_simulator
 from batchrun.spec import BatchSpec, SpecError, TaskSpec, load_spec
 from batchrun.summary import BatchSummary, FailedTask
+from batchrun.version import __version__
 
 __all__ = [
     "Action",

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from batchrun import __version__
 from batchrun.cli_errors import JSON_ERRORS, echo_json_error
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.spec import SpecError
+from batchrun.version import __version__
 
 # Local write failures a user can cause or meet: a full disk, a quota, a file size limit, a
 # read-only or forbidden place.

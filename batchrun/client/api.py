@@ -9,7 +9,6 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
-from batchrun import __version__
 from batchrun.client.downloads import DownloadResult, download
 from batchrun.client.errors import (
     AmbiguousSubmitError,
@@ -35,6 +34,7 @@ from batchrun.client.transport import (
     retryable_when_idempotent,
     retryable_when_visible,
 )
+from batchrun.version import __version__
 
 DEFAULT_BASE_URL = "https://api.skyvern.com"
 BULK_CANCEL_LIMIT = 100  # the server answers 422 beyond this

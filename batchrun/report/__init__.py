@@ -11,13 +11,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import batchrun.report.rows as report_rows  # the embedding budget is read at call time
 from batchrun.errors import UsageError
 from batchrun.export import atomic_write_text
-from batchrun.report import rows as _rows
 from batchrun.report.chart import Timeline
 from batchrun.report.diff import read_diff
 from batchrun.report.page import render_page
-from batchrun.report.rows import Records, ReportRow, build_row, read_summary
+from batchrun.report.rows import (
+    EmbedBudget,
+    Records,
+    ReportRow,
+    as_datetime,
+    build_row,
+    read_summary,
+    status_of,
+    task_id_of,
+    with_thumbnail,
+)
 from batchrun.report.scan import scan_outputs
 
 REPORT_NAME = "report.html"
@@ -43,14 +53,14 @@ def write_report(results_dir: Path) -> Path:
         if position in wanted:
             row = build_row(position, record, results_dir, view.columns)
             shown[wanted[position]] = row
-        started = _rows.as_datetime(record.get("started_at"))
-        finished = _rows.as_datetime(record.get("finished_at"))
+        started = as_datetime(record.get("started_at"))
+        finished = as_datetime(record.get("finished_at"))
         if started is not None and finished is not None:
-            task_id = row.task_id if row else _rows.task_id_of(position, record)
-            timeline.add(started, finished, position, task_id, _rows.status_of(record))
-    budget = _rows.EmbedBudget(_rows.EMBED_BUDGET_BYTES)
+            task_id = row.task_id if row else task_id_of(position, record)
+            timeline.add(started, finished, position, task_id, status_of(record))
+    budget = EmbedBudget(report_rows.EMBED_BUDGET_BYTES)
     rows = [  # `None`: outputs.jsonl was rewritten between the passes
-        _rows.with_thumbnail(row, results_dir, budget) for row in shown if row is not None
+        with_thumbnail(row, results_dir, budget) for row in shown if row is not None
     ]
     summary = read_summary(results_dir / "summary.json")
     page = render_page(

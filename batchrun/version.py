@@ -1,0 +1,3 @@
+"""The version of batchrun, in a module of its own so that anything may import it."""
+
+__version__ = "0.2.0"
