@@ -26,7 +26,7 @@ from batchrun.redaction import Redactor
 from batchrun.spec import BatchSpec
 from batchrun.state import AttemptRecord, BatchRecord, StateStore, TaskRecord
 
-# Run types that have a timeline (skyvern-api.md §12); a type newer than this code is asked.
+# Run types that have a timeline (docs/skyvern-api.md §12); a type newer than this code is asked.
 TIMELINE_RUN_TYPES = frozenset({RunType.TASK_V2, RunType.WORKFLOW_RUN})
 KNOWN_RUN_TYPES = frozenset(RunType)
 

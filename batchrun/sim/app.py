@@ -94,7 +94,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def _check_api_key(request: Request, expected: str) -> None:
-    """Skyvern answers every authentication failure with 403, never 401 (§2)."""
+    """Skyvern answers every authentication failure with 403, never 401 (docs/skyvern-api.md §2)."""
     key = request.headers.get("x-api-key")
     if not key and not request.headers.get("authorization"):
         raise ApiError(403, {"detail": "Invalid credentials"})
@@ -115,7 +115,7 @@ def _handler(sim: SimState, *, auth: bool = True) -> Callable[[Handler], Handler
                 return json_response(exc.body, exc.status, exc.headers)
             except RequestInvalid as exc:
                 return json_response({"detail": exc.detail}, 422)
-            except Exception as exc:  # the server's catch-all handler (§3)
+            except Exception as exc:  # the server's catch-all handler (docs/skyvern-api.md §3)
                 return json_response({"error": f"Unexpected error: {type(exc).__name__}"}, 500)
 
         return endpoint

@@ -132,7 +132,9 @@ class Scenario:
     list_status_lag: float = 0.0  # seconds the runs list's status lags the run's own
     file_urls: str = "signed"  # "signed": second-origin URLs; "file": file:// paths (self-hosted)
     expires_after: float | None = None  # seconds a signed file link stays valid (None: 12 h)
-    v1_extracts_with_url: bool = False  # real skyvern-1.0 with a url returns output null (§18)
+    v1_extracts_with_url: bool = (
+        False  # real skyvern-1.0 with a url returns output null (docs/skyvern-api.md §18)
+    )
     # Seconds after a task run (not skyvern-2.0) reads final before its screenshot_final
     # artifact is listed: a real server writes it after the status (about 0.3 s locally).
     final_screenshot_lag: float = 0.0

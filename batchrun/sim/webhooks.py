@@ -1,7 +1,8 @@
 """Webhook delivery: signed POSTs to a run's `webhook_url` when it finishes, and replays.
 
 One background worker holds a heap of (due time, run) for runs that asked for a webhook and
-wakes when the earliest is due, so no timer exists per run. Signing follows §14: HMAC-SHA256
+wakes when the earliest is due, so no timer exists per run. Signing follows
+docs/skyvern-api.md §14: HMAC-SHA256
 of the exact compact-JSON body with the submitter's API key, lowercase hex.
 """
 
@@ -147,7 +148,7 @@ class WebhookSender:
         return response.status_code, latency, response.text[:2048], None
 
     def payload(self, run: Run) -> dict[str, Any]:
-        """The flat payload of §14: the legacy record merged with the run response."""
+        """The flat payload (docs/skyvern-api.md §14): the legacy record and the run response."""
         response = self.engine.run_response(run)
         if run.run_type == "task_v2":
             response.pop("run_request", None)

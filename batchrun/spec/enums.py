@@ -1,4 +1,4 @@
-"""The Skyvern enum values a spec may use (../shared/skyvern-api.md §5-§7, wheel 1.0.56).
+"""The Skyvern enum values a spec may use (docs/skyvern-api.md §5-§7, wheel 1.0.56).
 
 Skyvern tolerates unknown values when it *answers*; batchrun checks what users *write*, so a
 typo fails at `validate` instead of after a paid run.
@@ -6,7 +6,7 @@ typo fails at `validate` instead of after a paid run.
 
 from __future__ import annotations
 
-# RunEngine wire values (§5) and the spellings of Skyvern's SDK docs that mean the same.
+# RunEngine wire values (docs/skyvern-api.md §5) and the SDK docs' spellings of the same.
 ENGINES: tuple[str, ...] = (
     "skyvern-1.0",
     "skyvern-2.0",
@@ -55,7 +55,7 @@ PROXY_LOCATIONS: tuple[str, ...] = (
     "RESIDENTIAL_ISP",
     "NONE",
 )
-# GeoTarget.country (§5): ISO alpha-2 codes the proxy pool serves.
+# GeoTarget.country (docs/skyvern-api.md §5): ISO alpha-2 codes the proxy pool serves.
 GEO_COUNTRIES: tuple[str, ...] = (
     "US", "AR", "AU", "BR", "CA", "DE", "ES", "FR", "GB", "IE", "IN",
     "IT", "JP", "MX", "NL", "NZ", "PH", "KR", "SA", "TR", "ZA",
@@ -64,7 +64,8 @@ GEO_COUNTRIES: tuple[str, ...] = (
 RUN_WITH: tuple[str, ...] = ("agent", "code")
 BROWSER_TYPES: tuple[str, ...] = ("msedge", "chrome", "stealth-chromium")
 
-# Terminal RunStatus values (§5) a retry policy may name, plus batchrun's own pseudo-status:
+# Terminal RunStatus values (docs/skyvern-api.md §5) a retry policy may name, plus batchrun's
+# own pseudo-status:
 # a run that completed but whose output is missing, empty or invalid against the schema.
 TERMINAL_FAILURE_STATUSES: tuple[str, ...] = ("failed", "terminated", "timed_out", "canceled")
 INVALID_OUTPUT = "invalid_output"
@@ -74,7 +75,7 @@ RETRY_ON_VALUES: tuple[str, ...] = (*TERMINAL_FAILURE_STATUSES, INVALID_OUTPUT)
 DEFAULT_HALT_ON: tuple[str, ...] = tuple(s for s in RETRY_ON_VALUES if s != "canceled")
 HALT_MODES: tuple[str, ...] = ("soon", "now")
 
-# ArtifactType (§5) minus `unknown`, a read-side placeholder that is never written.
+# ArtifactType (docs/skyvern-api.md §5) minus `unknown`, a read-side placeholder never written.
 ARTIFACT_TYPES: tuple[str, ...] = (
     "recording",
     "audio",
@@ -117,5 +118,5 @@ ARTIFACT_TYPES: tuple[str, ...] = (
     "download",
 )
 
-# `x-user-agent` value that makes the server truncate outputs in run reads (§2).
+# `x-user-agent` value that makes the server truncate outputs in run reads (docs/skyvern-api.md §2).
 FORBIDDEN_USER_AGENT = "skyvern-ui"

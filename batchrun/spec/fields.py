@@ -1,4 +1,5 @@
-"""Every field of Skyvern's run-task (§6) and run-workflow (§7) requests, typed, and the
+"""Every field of Skyvern's run-task and run-workflow requests (docs/skyvern-api.md §6, §7),
+typed, and the
 cheap constraints the API documents for them.
 
 A spec task is one of two kinds: a `task` (POST /v1/run/tasks) or, when it names a
@@ -55,7 +56,7 @@ class SpecModel(BaseModel):
 class RequestFields(SpecModel):
     """The request fields a task, `defaults` or a retry escalation may set."""
 
-    # --- run-task only (§6) ---
+    # --- run-task only (docs/skyvern-api.md §6) ---
     prompt: str | None = Field(None, description="The goal (run-task; required for tasks).")
     url: HttpUrl | None = Field(None, description="The start URL.")
     engine: Engine | None = Field(
@@ -72,7 +73,7 @@ class RequestFields(SpecModel):
         None, description="Deprecated by Skyvern; true forces skyvern-2.0."
     )
     include_action_history_in_verification: StrictBool | None = None
-    # --- run-workflow only (§7) ---
+    # --- run-workflow only (docs/skyvern-api.md §7) ---
     parameters: dict[str, Any] | None = Field(None, description="Workflow parameter values.")
     reuse_browser_session: StrictBool | None = None
     max_elapsed_time_minutes: int_in(1, 480) | None = None  # type: ignore[valid-type]
@@ -245,7 +246,8 @@ def request_problems(kind: Kind, fields: dict[str, Any]) -> list[tuple[str, str]
 
 
 def run_metadata_problems(metadata: dict[str, str]) -> list[str]:
-    """The §7 limits on run tags, plus what keeps them usable as `tags=key:value` filters."""
+    """The limits on run tags (docs/skyvern-api.md §7), plus what keeps them usable as
+    `tags=key:value` filters."""
     problems = []
     if len(metadata) > 20:
         problems.append(f"at most 20 keys, got {len(metadata)}")

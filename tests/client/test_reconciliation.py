@@ -153,7 +153,8 @@ async def test_workflow_run_found_by_its_run_tag(simulator) -> None:
 
 
 class TaglessClient(SkyvernClient):
-    """Cloud organizations without workflow tagging answer 403 to a `tags` filter (§9).
+    """Cloud organizations without workflow tagging answer 403 to a `tags` filter
+    (docs/skyvern-api.md §9).
 
     The simulator always supports tags, so this stands in for that one server answer."""
 

@@ -31,7 +31,8 @@ SITE_HEADING = "Hello from the local test site"
 # What `fake_llm.py` does with each prompt directive, as simulator rules (first match wins).
 SLOW_RUN_S = 300.0
 SIM_SCENARIO: dict[str, Any] = {
-    "file_urls": "file",  # a self-hosted server's links are file:// paths (skyvern-api.md §8.3)
+    # a self-hosted server's links are file:// paths (docs/skyvern-api.md §8.3)
+    "file_urls": "file",
     "final_screenshot_lag": 1.0,  # skyvern-1.0 writes it after the run reads completed
     "rules": [
         {

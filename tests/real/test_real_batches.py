@@ -38,7 +38,7 @@ def token() -> str:
 
 
 def v2_url(backend: Backend, tok: str) -> str:
-    # skyvern-2.0 ignores `title`; its runs are found in the list by url (skyvern-api.md §9).
+    # skyvern-2.0 ignores `title`; its runs are found in the list by url (docs/skyvern-api.md §9).
     return f"{backend.site_url}?case={tok}"
 
 
@@ -286,7 +286,7 @@ def test_webhooks_are_signed_with_the_api_key(
         "webhook",
         [
             # skyvern-1.0 signs with the submitter's key, skyvern-2.0 with the org's key
-            # from the database (skyvern-api.md §14); locally they are the same key.
+            # from the database (docs/skyvern-api.md §14); locally they are the same key.
             {
                 "id": f"hook-{tok}",
                 "engine": "skyvern-1.0",

@@ -98,7 +98,7 @@ class WebhookReceiver:
 
 
 def signature_ok(request: Received, api_key: str) -> bool:
-    """skyvern-api.md §14: HMAC-SHA256 of the raw body keyed with the API key, lowercase hex."""
+    """HMAC-SHA256 of the raw body, keyed with the API key (docs/skyvern-api.md §14)."""
     expected = hmac.new(api_key.encode(), request.body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, request.headers.get("x-skyvern-signature", ""))
 

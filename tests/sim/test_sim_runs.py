@@ -1,4 +1,4 @@
-"""Run lifecycle, listing, cancel semantics, auth and validation, as skyvern-api.md states them."""
+"""Run lifecycle, listing, cancel, auth and validation, as docs/skyvern-api.md states them."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def test_a_v2_runs_wr_id_resolves_to_the_same_run(simulator):
         wr_id = run["app_url"].rsplit("/", 1)[1]
         assert client.get(f"/v1/runs/{wr_id}").json()["run_id"] == run["run_id"]
         wait_for(client, run["run_id"])
-        # Artifacts are filed under the workflow run: the tsk_v2_ id finds none (§18).
+        # Artifacts are filed under the workflow run: the tsk_v2_ id finds none
+        # (docs/skyvern-api.md §18).
         assert client.get(f"/v1/runs/{run['run_id']}/artifacts").json() == []
         assert client.get(f"/v1/runs/{wr_id}/artifacts").json() != []
 

@@ -69,7 +69,8 @@ def test_the_official_sdk_drives_the_simulator(simulator):
     with WebhookReceiver() as receiver:
         exercise(Skyvern(base_url=sim.base_url, api_key=sim.api_key), receiver.url)
     forbidden = Skyvern(base_url=sim.base_url, api_key="wrong")
-    # get_run declares no 403, so the Fern client raises its plain ApiError (§3).
+    # get_run declares no 403, so the Fern client raises its plain ApiError
+    # (docs/skyvern-api.md §3).
     with pytest.raises(client_module.core.ApiError) as refused:
         forbidden.get_run("tsk_1")
     assert refused.value.status_code == 403
