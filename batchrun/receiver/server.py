@@ -22,6 +22,7 @@ import anyio.abc
 import uvicorn
 
 from batchrun.errors import UsageError
+from batchrun.listening import listening_socket
 from batchrun.receiver.app import DeliveryApp, DeliveryCallback, RelayTarget
 from batchrun.receiver.relay import Relay
 from batchrun.receiver.settings import ReceiverSettings, ReceiverStats
@@ -61,18 +62,7 @@ def public_origin(public_url: str) -> str:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise UsageError(f"--listen: cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
+    return listening_socket(host, port, backlog=128, what="--listen")
 
 
 class _EmbeddedServer(uvicorn.Server):

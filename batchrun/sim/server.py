@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from batchrun.errors import UsageError
+from batchrun.listening import listening_socket
 from batchrun.sim.app import SimState, build_api_app, build_file_app
 from batchrun.sim.scenario import Scenario
 from batchrun.sim.store import RunStore
@@ -37,22 +38,7 @@ def load_scenario(scenario: Scenario | dict[str, Any] | str | Path | None) -> Sc
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets that
-    # say they are TCP; with proto 0 every keep-alive response waits ~40 ms on delayed ACKs.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    except OverflowError as exc:  # a port outside 0-65535 is refused before any syscall
-        sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: port must be 0-65535") from exc
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
+    return listening_socket(host, port, backlog=2048)
 
 
 def _origin(sock: socket.socket) -> str:
