@@ -1,6 +1,6 @@
 """The simulator's HTTP surface: Skyvern's `/v1` endpoints plus the `/_sim/` admin routes.
 
-Handlers only translate HTTP to `Engine` calls and back; the behaviour lives in the engine.
+Handlers only translate HTTP to `SimulatedSkyvern` calls and back; the behaviour lives there.
 Every `/v1` path also answers with a trailing slash, as Skyvern's routers do.
 """
 
@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from batchrun.errors import UsageError
-from batchrun.sim.engine import ApiError, Engine
 from batchrun.sim.faults import FaultLayer
 from batchrun.sim.files import FileOrigin, LinkSigner, content_response
 from batchrun.sim.requests import (
@@ -34,6 +33,7 @@ from batchrun.sim.requests import (
     parse_query,
 )
 from batchrun.sim.scenario import Scenario
+from batchrun.sim.skyvern import ApiError, SimulatedSkyvern
 from batchrun.sim.store import RunStore
 from batchrun.sim.webhooks import WebhookSender
 
@@ -55,7 +55,7 @@ class SimState:
     ) -> None:
         self.api_key = api_key
         self.signer = LinkSigner(store.signing_key() if store is not None else None)
-        self.engine = Engine(
+        self.skyvern = SimulatedSkyvern(
             scenario,
             api_key=api_key,
             seed=seed,
@@ -63,28 +63,28 @@ class SimState:
             signer=self.signer,
             store=store,
         )
-        self.webhooks = WebhookSender(self.engine)
+        self.webhooks = WebhookSender(self.skyvern)
         self.file_origin = FileOrigin(self.signer, self._finished_blob)
-        self.fault_rng = random.Random(self.engine.seed)
+        self.fault_rng = random.Random(self.skyvern.seed)
 
     def _finished_blob(self, artifact_id: str) -> Any:
-        found = self.engine.find_blob(artifact_id)
-        if found is None or not self.engine.content_ready(*found[:2]):
+        found = self.skyvern.find_blob(artifact_id)
+        if found is None or not self.skyvern.content_ready(*found[:2]):
             return None
         return found[1]
 
     def set_scenario(self, scenario: Scenario) -> None:
-        self.engine.set_scenario(scenario)
-        self.fault_rng = random.Random(self.engine.seed)
+        self.skyvern.set_scenario(scenario)
+        self.fault_rng = random.Random(self.skyvern.seed)
 
     def reset(self) -> None:
-        self.engine.reset()
+        self.skyvern.reset()
         self.webhooks.reset()
         self.file_origin.requests.clear()
-        self.fault_rng = random.Random(self.engine.seed)
+        self.fault_rng = random.Random(self.skyvern.seed)
 
     def stats(self) -> dict[str, Any]:
-        stats = self.engine.stats()
+        stats = self.skyvern.stats()
         stats["webhook_deliveries"] = list(self.webhooks.deliveries)
         return stats
 
@@ -133,9 +133,9 @@ def _query_dict(request: Request, list_fields: set[str]) -> dict[str, Any]:
     return params
 
 
-def _refuse_if_scripted(engine: Any, fields: dict[str, str]) -> None:
+def _refuse_if_scripted(skyvern: Any, fields: dict[str, str]) -> None:
     """A scenario rule may refuse a create outright: nothing is created."""
-    refusal = engine.scenario.rule_for(fields).refuse
+    refusal = skyvern.scenario.rule_for(fields).refuse
     if refusal is not None:
         status, detail = refusal
         raise ApiError(status, {"detail": detail})
@@ -152,7 +152,7 @@ def _normalize_url(url: str | None) -> str | None:
 
 
 def build_api_app(sim: SimState) -> Any:
-    engine = sim.engine
+    skyvern = sim.skyvern
 
     async def run_task(request: Request) -> Response:
         body = parse_body(await request.body(), TaskRunRequest)
@@ -166,31 +166,31 @@ def build_api_app(sim: SimState) -> Any:
                     400, {"detail": "start_fresh_browser is only supported with skyvern-2.0"}
                 )
         body.url = _normalize_url(body.url)
-        _refuse_if_scripted(engine, {"title": body.title or "", "url": body.url or "",
+        _refuse_if_scripted(skyvern, {"title": body.title or "", "url": body.url or "",
                                      "prompt": body.prompt})  # fmt: skip
-        run = engine.create_task(body, request.headers.get("x-api-key", ""))
-        return json_response(engine.run_response(run, at_creation=True))
+        run = skyvern.create_task(body, request.headers.get("x-api-key", ""))
+        return json_response(skyvern.run_response(run, at_creation=True))
 
     async def run_workflow(request: Request) -> Response:
         body = parse_body(await request.body(), WorkflowRunRequest)
-        run = engine.create_workflow(body, request.headers.get("x-api-key", ""))
-        return json_response(engine.run_response(run, at_creation=True))
+        run = skyvern.create_workflow(body, request.headers.get("x-api-key", ""))
+        return json_response(skyvern.run_response(run, at_creation=True))
 
     async def get_run(request: Request) -> Response:
         run_id = request.path_params["run_id"]
-        run = engine.find(run_id)
+        run = skyvern.find(run_id)
         if run is None:
             raise ApiError(404, {"detail": f"Task run not found {run_id}"})
         run.polls += 1
-        return json_response(engine.run_response(run))
+        return json_response(skyvern.run_response(run))
 
     async def list_runs(request: Request) -> Response:
         fields = {"status", "run_type", "tags", "workflow_permanent_id"}
         query = parse_query(_query_dict(request, fields), ListRunsQuery)
-        return json_response(engine.list_runs(query))
+        return json_response(skyvern.list_runs(query))
 
     async def cancel_run(request: Request) -> Response:
-        engine.cancel(request.path_params["run_id"])
+        skyvern.cancel(request.path_params["run_id"])
         return json_response(None)
 
     async def bulk_cancel(request: Request) -> Response:
@@ -199,28 +199,28 @@ def build_api_app(sim: SimState) -> Any:
         failed: list[str] = []
         for run_id in dict.fromkeys(body.run_ids):
             try:
-                engine.cancel(run_id, reschedule=False)
+                skyvern.cancel(run_id, reschedule=False)
             except ApiError:
                 failed.append(run_id)
             else:
                 cancelled.append(run_id)
-        engine.reschedule_slots()  # once for the lot: re-planning is linear in queued runs
+        skyvern.reschedule_slots()  # once for the lot: re-planning is linear in queued runs
         return json_response({"cancelled": cancelled, "failed": failed})
 
     async def timeline(request: Request) -> Response:
-        return json_response(engine.timeline(request.path_params["run_id"]))
+        return json_response(skyvern.timeline(request.path_params["run_id"]))
 
     async def run_artifacts(request: Request) -> Response:
         query = parse_query(_query_dict(request, {"artifact_type"}), ArtifactsQuery)
         types = [str(t) for t in query.artifact_type] if query.artifact_type else None
-        return json_response(engine.run_artifacts(request.path_params["run_id"], types))
+        return json_response(skyvern.run_artifacts(request.path_params["run_id"], types))
 
     async def get_artifact(request: Request) -> Response:
         artifact_id = request.path_params["artifact_id"]
-        found = engine.find_blob(artifact_id)
+        found = skyvern.find_blob(artifact_id)
         if found is None:
             raise ApiError(404, {"detail": f"Artifact not found {artifact_id}"})
-        return json_response(engine.artifact_record(*found))
+        return json_response(skyvern.artifact_record(*found))
 
     async def artifact_content(request: Request) -> Response:
         artifact_id = request.path_params["artifact_id"]
@@ -231,10 +231,10 @@ def build_api_app(sim: SimState) -> Any:
                 raise ApiError(403, {"detail": "Invalid or expired artifact URL"})
         else:
             _check_api_key(request, sim.api_key)
-        found = engine.find_blob(artifact_id)
+        found = skyvern.find_blob(artifact_id)
         if found is None:
             raise ApiError(404, {"detail": f"Artifact not found {artifact_id}"})
-        if not engine.content_ready(found[0], found[1]):
+        if not skyvern.content_ready(found[0], found[1]):
             raise ApiError(404, {"detail": "Artifact content not available"})
         return content_response(found[1], request.headers.get("range"), signed=signed)
 

@@ -66,7 +66,7 @@ class FaultLayer:
         if endpoint is None:  # admin and unknown paths: never faulted, not counted
             await self.app(scope, receive, send)
             return
-        engine = self.sim.engine
+        engine = self.sim.skyvern
         engine.count_request(endpoint)
         faults: Faults = engine.scenario.faults
         if not faults.applies_to(endpoint):

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from batchrun.sim.engine import ApiError, Engine
 from batchrun.sim.lifecycle import Run
+from batchrun.sim.skyvern import ApiError, SimulatedSkyvern
 
 _RETRYABLE = {403, 408, 425, 429}
 _BACKOFF_BASE = 0.05  # Skyvern waits 1 s x 2^n; scaled down so tests stay fast
@@ -43,8 +43,8 @@ def signed_headers(body: str, api_key: str) -> dict[str, str]:
 
 
 class WebhookSender:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, skyvern: SimulatedSkyvern) -> None:
+        self.skyvern = skyvern
         self._due: list[tuple[float, int, str, str]] = []  # (when, seq, run_id, kind)
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
@@ -52,13 +52,13 @@ class WebhookSender:
         self._slots = asyncio.Semaphore(_MAX_CONCURRENT_DELIVERIES)
         self._tasks: set[asyncio.Task[None]] = set()
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=10_000)
-        engine.on_run_created = self.schedule
-        engine.on_run_canceled = self.send_now
+        skyvern.on_run_created = self.schedule
+        skyvern.on_run_canceled = self.send_now
         # A run whose start moved (account concurrency) is due at its new end; the entry
         # already queued for it no longer matches and is skipped when it comes up.
-        engine.on_run_rescheduled = self.schedule
-        now = engine.clock()
-        for run in engine.runs:  # runs loaded from a store, still in flight
+        skyvern.on_run_rescheduled = self.schedule
+        now = skyvern.clock()
+        for run in skyvern.runs:  # runs loaded from a store, still in flight
             if not run.state_at(now).is_done:
                 self.schedule(run)
 
@@ -85,10 +85,10 @@ class WebhookSender:
 
     async def run_forever(self) -> None:
         while True:
-            now = self.engine.clock()
+            now = self.skyvern.clock()
             while self._due and self._due[0][0] <= now:
                 when, _, run_id, kind = heapq.heappop(self._due)
-                run = self.engine.find(run_id)
+                run = self.skyvern.find(run_id)
                 if run is not None and self._still_due(run, kind, when):
                     task = asyncio.get_running_loop().create_task(self._deliver_with_retries(run))
                     self._tasks.add(task)
@@ -99,7 +99,7 @@ class WebhookSender:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
 
     def _still_due(self, run: Run, kind: str, when: float) -> bool:
-        state = self.engine.state(run)
+        state = self.skyvern.state(run)
         if kind == "cancel":
             return True
         phases = run.phases
@@ -115,7 +115,7 @@ class WebhookSender:
             body = compact_json(self.payload(run))
             headers = signed_headers(body, run.api_key)
             url = run.request["webhook_url"]
-            attempts = max(1, self.engine.scenario.webhook_attempts)
+            attempts = max(1, self.skyvern.scenario.webhook_attempts)
             for attempt in range(attempts):
                 status_code, _, _, error = await self.post(url, body, headers)
                 retry = error is not None or status_code >= 500 or status_code in _RETRYABLE
@@ -149,7 +149,7 @@ class WebhookSender:
 
     def payload(self, run: Run) -> dict[str, Any]:
         """The flat payload (docs/skyvern-api.md §14): the legacy record and the run response."""
-        response = self.engine.run_response(run)
+        response = self.skyvern.run_response(run)
         if run.run_type == "task_v2":
             response.pop("run_request", None)
             return response
@@ -190,10 +190,10 @@ class WebhookSender:
 
     async def replay(self, run_id: str, target: str | None, api_key: str) -> dict[str, Any]:
         """`POST /v1/runs/{id}/retry_webhook`: one synchronous delivery and its report."""
-        run = self.engine.find(run_id)
+        run = self.skyvern.find(run_id)
         if run is None:
             raise ApiError(404, {"detail": f"Run {run_id} not found"})
-        state = self.engine.state(run)
+        state = self.skyvern.state(run)
         if run.is_workflow and (not state.is_final or state.retry_pending):
             raise ApiError(
                 409,

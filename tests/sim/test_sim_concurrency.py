@@ -13,10 +13,10 @@ from webhook_receiver import WebhookReceiver
 
 from batchrun.errors import UsageError
 from batchrun.sim import Scenario
-from batchrun.sim.engine import Engine
 from batchrun.sim.files import LinkSigner
 from batchrun.sim.lifecycle import Run
 from batchrun.sim.requests import TaskRunRequest
+from batchrun.sim.skyvern import SimulatedSkyvern
 from batchrun.sim.store import RunStore
 
 STARTED = {"running", "paused"}
@@ -30,22 +30,24 @@ class FakeClock:
         return self.now
 
 
-def engine_with_limit(limit: int | None, clock: FakeClock, store: RunStore | None = None) -> Engine:
+def engine_with_limit(
+    limit: int | None, clock: FakeClock, store: RunStore | None = None
+) -> SimulatedSkyvern:
     # duration 1.0: queued at 0.05 s, starts at 0.15 s, ends at 1.0 s (a slot held 0.85 s).
     scenario = Scenario.from_dict(
         {"account_concurrency": limit, "rules": [{"match": {}, "duration": 1.0}]}
     )
     signer = LinkSigner()
-    return Engine(
+    return SimulatedSkyvern(
         scenario, api_key="k", seed=0, time_scale=1.0, signer=signer, clock=clock, store=store
     )
 
 
-def statuses(engine: Engine, runs: list[Run]) -> list[str]:
+def statuses(engine: SimulatedSkyvern, runs: list[Run]) -> list[str]:
     return [engine.state(run).status for run in runs]
 
 
-def started_after(engine: Engine, run: Run) -> timedelta:
+def started_after(engine: SimulatedSkyvern, run: Run) -> timedelta:
     body = engine.run_response(run)
     return datetime.fromisoformat(body["started_at"]) - datetime.fromisoformat(body["created_at"])
 

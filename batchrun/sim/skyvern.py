@@ -30,7 +30,7 @@ from batchrun.sim.slots import SlotSchedule
 from batchrun.sim.store import RunStore
 from batchrun.sim.timeline import RunTimeline
 
-__all__ = ["ApiError", "Engine"]
+__all__ = ["ApiError", "SimulatedSkyvern"]
 
 
 def _wr_num(run: Run) -> int:
@@ -47,7 +47,7 @@ def task_key_for_workflow(workflow_id: str, parameters: dict[str, Any] | None) -
     return f"{workflow_id} | {canonical}"
 
 
-class Engine(RunListing, RunTimeline):
+class SimulatedSkyvern(RunListing, RunTimeline):
     """Creates and cancels runs, plans their starts under the account limit, keeps them in
     the store when there is one, and counts what it served for `/_sim/stats`."""
 
