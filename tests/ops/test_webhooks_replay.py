@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 
-from runs_workspace import (
-    WebhookReceiver,
-    Workspace,
-    record_unfinished_attempts,
-    signature_ok,
-    task,
-)
+from runs_workspace import record_unfinished_attempts, task
+from webhook_receiver import WebhookReceiver, signature_ok
+from workspace import Workspace
 
 # One delivery per finished run (no automatic retries), so the receiver's log stays readable.
 SCENARIO = {

@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runs_workspace import WebhookReceiver, Workspace, serve_receiver
+from webhook_receiver import WebhookReceiver
+from workspace import Workspace
 
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path)
+    return Workspace(tmp_path, name="shop", retry_attempts=2, apply_exits=(0, 1))
 
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
-    with serve_receiver() as running:
+    with WebhookReceiver(down=True) as running:
         yield running

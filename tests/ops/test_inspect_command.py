@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from runs_workspace import Workspace, record_unfinished_attempts, task
+from runs_workspace import record_unfinished_attempts, task
+from workspace import Workspace
 
 FLAKY = {
     "rules": [

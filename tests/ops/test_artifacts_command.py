@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runs_workspace import Workspace, task
+from runs_workspace import task
+from workspace import Workspace
 
 from batchrun.sim.files import RECORDING_PLACEHOLDER, SCREENSHOT_PNG
 
