@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from batchrun.cli import cli
+from batchrun.state import open_store
 
 SITE = "https://shop.example"
 
@@ -119,6 +120,17 @@ class Workspace:
         [run_dir] = [d for d in base.iterdir() if not d.name.startswith(".")]
         lines = (run_dir / "outputs.jsonl").read_text().splitlines()
         return [json.loads(line) for line in lines]
+
+    def known_runs(self, spec_name: str | None = None) -> set[str]:
+        """The run ids the state file knows (created and recorded), read without a command."""
+        if not self.state.exists():
+            return set()
+        store = open_store(self.state)
+        try:
+            batch = store.find_batch(spec_name or self.name)
+            return store.known_run_ids(batch.id) if batch is not None else set()
+        finally:
+            store.close()
 
     def status(self, spec: Path) -> dict[str, Any]:
         result = CliRunner().invoke(

@@ -111,7 +111,7 @@ def test_a_run_the_server_forgot_counts_as_a_failed_attempt(simulator, workspace
     )
     proc = workspace.apply_process(spec, sim)
     deadline = time.monotonic() + 30
-    while len(_accepted_runs(workspace)) < 2:  # both runs created and known to the state
+    while len(workspace.known_runs()) < 2:  # both runs created and known to the state
         assert time.monotonic() < deadline
         time.sleep(0.02)
     proc.kill()
@@ -164,14 +164,3 @@ def test_a_run_found_after_a_crash_counts_once_toward_the_retry_limit(
     [line] = workspace.outputs()
     assert (line["status"], line["attempts"]) == ("succeeded", 2)
     assert sim.stats()["runs_created"] == 2
-
-
-def _accepted_runs(workspace: Workspace) -> list[str]:
-    if not workspace.state.exists():
-        return []
-    store = open_store(workspace.state)
-    try:
-        batch = store.find_batch("batch")
-        return sorted(store.known_run_ids(batch.id)) if batch is not None else []
-    finally:
-        store.close()

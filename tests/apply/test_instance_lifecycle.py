@@ -244,8 +244,12 @@ def test_sim_batches_resume_like_real_ones(tmp_path: Path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    # interrupted while runs are in flight
-    time.sleep(2.0)
+    # interrupted while runs are in flight: once the state knows of a few
+    state = demo / ".batchrun" / "state.db"
+    deadline = time.monotonic() + 60
+    while len(_known_runs(state)) < 4:
+        assert time.monotonic() < deadline, "the demo never created its runs"
+        time.sleep(0.05)
     first.send_signal(signal.SIGINT)
     first.communicate(timeout=60)
 
@@ -279,3 +283,14 @@ def test_sim_batches_resume_like_real_ones(tmp_path: Path):
         stats = sim.stats()
     assert stats["runs_created"] == created + 1
     assert "task=members-directory attempt=2" in retried.stdout
+
+
+def _known_runs(state: Path) -> set[str]:
+    if not state.exists():
+        return set()
+    store = open_store(state)
+    try:
+        batch = store.find_batch("demo")
+        return store.known_run_ids(batch.id) if batch is not None else set()
+    finally:
+        store.close()
