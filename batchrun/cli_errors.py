@@ -30,3 +30,17 @@ def echo_json_error(
     if path is not None:
         record |= {"file": path, "line": line, "col": col}
     click.echo(json.dumps(record, ensure_ascii=False), err=True)
+
+
+def echo_json_warning(message: str, path: str, line: int, col: int) -> None:
+    """A spec warning as one JSON object: the run goes on, so there is no exit code."""
+    record: dict[str, Any] = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "level": "warning",
+        "kind": "spec_warning",
+        "message": message,
+        "file": path,
+        "line": line,
+        "col": col,
+    }
+    click.echo(json.dumps(record, ensure_ascii=False), err=True)

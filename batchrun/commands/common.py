@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 
 import click
 
+from batchrun.cli_errors import JSON_ERRORS, echo_json_warning
 from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
 from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.shards import Shard, resolve_shard, unsharded_index_hint
 from batchrun.spec import BatchSpec, load_spec
-from batchrun.spec.value_types import parse_duration
+from batchrun.spec.value_types import parse_duration, parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,8 +59,67 @@ def batch_options(func: F) -> F:
     return spec_argument(run_option(state_option(func)))
 
 
-def load(spec_path: Path) -> BatchSpec:
-    return load_spec(spec_path)
+# `ctx.meta` keys set by `spec_input_options` (the commands that act on what a spec says).
+MAX_INPUT_SIZE = "batchrun.max_input_size"
+SHOW_SPEC_WARNINGS = "batchrun.show_spec_warnings"
+
+
+def load(spec_path: Path | str, *, show_warnings: bool = True) -> BatchSpec:
+    """The spec, read with the command's --max-input-size; its warnings printed (stderr) by
+    the commands that act on it, so a spec that will likely not do what it seems to is
+    pointed out by `plan` and `apply` too, not only by `validate`."""
+    ctx = click.get_current_context(silent=True)
+    meta: dict[str, Any] = ctx.meta if ctx is not None else {}
+    max_input_size: int | None = meta.get(MAX_INPUT_SIZE)
+    if max_input_size is None:
+        spec = load_spec(spec_path)
+    else:
+        spec = load_spec(spec_path, max_input_size=max_input_size)
+    if show_warnings and meta.get(SHOW_SPEC_WARNINGS):
+        echo_spec_warnings(spec, as_json=bool(meta.get(JSON_ERRORS)))
+    return spec
+
+
+def echo_spec_warnings(spec: BatchSpec, *, as_json: bool = False) -> None:
+    for warning in spec.warnings:
+        if as_json:
+            echo_json_warning(str(warning), warning.path, warning.line, warning.col)
+        else:
+            click.echo(warning.as_warning(), err=True)
+
+
+class SizeType(click.ParamType):
+    """A size as the spec writes it: 1000, 500KB, 5MB, 1GB."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _remember_spec_input(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    # Called whether or not the option is given: it also marks the command as one that
+    # prints the spec's warnings.
+    ctx.meta[MAX_INPUT_SIZE] = value
+    ctx.meta[SHOW_SPEC_WARNINGS] = True
+
+
+def spec_input_options(func: F) -> F:
+    """--max-input-size, and the spec's warnings printed: validate, plan and apply."""
+    return click.option(
+        "--max-input-size",
+        type=SizeType(),
+        metavar="SIZE",
+        expose_value=False,
+        callback=_remember_spec_input,
+        help="Refuse a spec file (and the files it names, unless its limits.max_input_size "
+        "says otherwise) larger than SIZE, e.g. 50MB (default 10MB).",
+    )(func)
 
 
 def locate(
