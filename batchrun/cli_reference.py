@@ -175,7 +175,7 @@ def _option_row(option: click.Option, ctx: click.Context) -> str:
 def _is_help(option: click.Option) -> bool:
     # click caches each command's help option the first time it is asked for, with the names
     # of that context: one made without the group's settings would drop `-h` from the page.
-    return option.name == "help" and option.is_eager and not option.expose_value
+    return option.is_eager and not option.expose_value and "--help" in option.opts
 
 
 def _help_row(ctx: click.Context) -> str:
