@@ -15,6 +15,7 @@ import click
 
 from batchrun import __version__
 from batchrun.cli_errors import JSON_ERRORS, echo_json_error
+from batchrun.console.wording import one_line
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.spec import SpecError
 
@@ -28,6 +29,8 @@ _DISK_ERRNOS = {
     errno.EACCES,
     errno.EPERM,
 }
+# A path that cannot be used as it is: a file where a directory should be, or the reverse.
+_PATH_ERRNOS = {errno.ENOTDIR, errno.EISDIR}
 
 
 class BatchrunGroup(click.Group):
@@ -52,7 +55,7 @@ class BatchrunGroup(click.Group):
                 # The command never ran to set JSON_ERRORS, but the user asked for JSON lines.
                 echo_json_error(f"{exc.format_message()}{see}", result)
             else:
-                click.echo(f"batchrun: error: {exc.format_message()}{see}", err=True)
+                click.echo(f"batchrun: error: {one_line(exc.format_message())}{see}", err=True)
         except click.exceptions.Abort:
             click.echo("batchrun: interrupted", err=True)
             result = int(ExitCode.INTERRUPTED)
@@ -81,10 +84,11 @@ class BatchrunGroup(click.Group):
             click.echo("batchrun: interrupted", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
         except OSError as exc:
-            if exc.errno not in _DISK_ERRNOS:
+            if exc.errno not in _DISK_ERRNOS | _PATH_ERRNOS:
                 raise
             where = f" {exc.filename}" if exc.filename else ""
-            _fail(ctx, f"cannot write{where}: {exc.strerror}", ExitCode.LOCAL_IO)
+            verb = "write" if exc.errno in _DISK_ERRNOS else "use"
+            _fail(ctx, f"cannot {verb}{where}: {exc.strerror}", ExitCode.LOCAL_IO)
         except sqlite3.DatabaseError as exc:
             # e.g. "database or disk is full": every transition is one transaction, so the
             # state is as it was before the failed write, and a rerun resumes from there.
@@ -97,7 +101,8 @@ def _fail(ctx: click.Context, message: str, exit_code: ExitCode) -> None:
     if ctx.meta.get(JSON_ERRORS):
         echo_json_error(message, exit_code)
     else:
-        click.echo(f"batchrun: error: {message}", err=True)
+        # one_line: a message quoting what the user typed may carry a newline or escapes.
+        click.echo(f"batchrun: error: {one_line(message)}", err=True)
     ctx.exit(int(exit_code))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 
 from batchrun.cli_errors import JSON_ERRORS, echo_json_warning
 from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
@@ -15,7 +16,7 @@ from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.shards import Shard, resolve_shard, unsharded_index_hint
 from batchrun.spec import BatchSpec, load_spec
-from batchrun.spec.value_types import parse_duration, parse_size
+from batchrun.spec.value_types import parse_duration, parse_size, url_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,8 +39,35 @@ state_option = click.option(
     "BATCHRUN_STATE; relative to the working directory).",
 )
 
+
+class HttpUrlType(click.ParamType):
+    """An http(s) URL that the HTTP client will accept: checked here, so that a mistyped
+    one is a usage error and not an exception deep in a request."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        problem = url_problem(text, ("http", "https"))
+        if problem is None and not text.isprintable():
+            problem = "a control character"
+        if problem is None:
+            try:
+                httpx.URL(text)
+            except (httpx.InvalidURL, ValueError) as exc:
+                problem = str(exc)
+        if problem is not None:
+            self.fail(f"{text!r} is not an http(s) URL ({_URL_PROBLEMS.get(problem, problem)})")
+        return text
+
+
+_URL_PROBLEMS = {"scheme": "it must start with http:// or https://", "no host": "no host"}
+
 api_url_option = click.option(
-    "--api-url", metavar="URL", help="The Skyvern API base URL (overrides the spec's api.base_url)."
+    "--api-url",
+    type=HttpUrlType(),
+    metavar="URL",
+    help="The Skyvern API base URL (overrides the spec's api.base_url).",
 )
 
 only_option = click.option(

@@ -50,6 +50,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except OverflowError as exc:  # a port outside 0-65535 is refused before any syscall
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: port must be 0-65535") from exc
+    except (TypeError, UnicodeError) as exc:  # a host name IDNA cannot encode: not a host
+        sock.close()
+        raise UsageError(f"cannot listen on {host!r}: not a host name or address") from exc
     sock.listen(2048)
     sock.setblocking(False)
     return sock
