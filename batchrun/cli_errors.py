@@ -34,17 +34,22 @@ def echo_json_error(
     _echo(record)
 
 
-def echo_json_warning(message: str, path: str, line: int, col: int) -> None:
-    """A spec warning as one JSON object: the run goes on, so there is no exit code."""
+def echo_json_warning(
+    message: str,
+    path: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+) -> None:
+    """A warning as one JSON object (a spec warning has its position): the run goes on, so
+    there is no exit code."""
     record: dict[str, Any] = {
         "ts": utc_timestamp(time.time(), milliseconds=True),  # as the event lines have it
         "level": "warning",
-        "kind": "spec_warning",
+        "kind": "spec_warning" if path is not None else "warning",
         "message": message,
-        "file": path,
-        "line": line,
-        "col": col,
     }
+    if path is not None:
+        record |= {"file": path, "line": line, "col": col}
     _echo(record)
 
 

@@ -180,7 +180,11 @@ def shard_options(func: F) -> F:
 def shard_from(shards: int | None, shard_index: int | None) -> Shard | None:
     hint = unsharded_index_hint(os.environ) if shards is None else None
     if hint:
-        click.echo(f"batchrun: warning: {hint}", err=True)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.meta.get(JSON_ERRORS):
+            echo_json_warning(hint)
+        else:
+            click.echo(f"batchrun: warning: {hint}", err=True)
     return resolve_shard(shards, shard_index, os.environ)
 
 

@@ -104,3 +104,17 @@ def test_one_task_is_not_1_tasks(simulator, here: Cli) -> None:
     assert result.exit_code == 0, result.output
     assert "1 task, 1 to run" in result.stdout
     assert "1 tasks" not in result.output
+
+
+def test_json_log_format_keeps_warnings_json_too(here: Cli) -> None:
+    # An array index with no --shards is warned about before the missing key ends the run.
+    spec = here.spec([TASK], results="out")
+    result = here.run(
+        "apply", spec, "--state", here.root / "s.db", "--log-format", "json",
+        env={"SKYVERN_API_KEY": None, "JOB_COMPLETION_INDEX": "0"},
+    )  # fmt: skip
+    no_traceback(result)
+    assert result.exit_code == 2
+    warning, error = _json_lines(result.stderr)
+    assert warning["level"] == "warning" and "JOB_COMPLETION_INDEX" in warning["message"]
+    assert error["level"] == "error" and error["exit_code"] == 2
