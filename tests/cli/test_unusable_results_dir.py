@@ -51,3 +51,17 @@ def test_results_option_pointing_at_a_file_is_a_usage_error_and_no_run(
     assert "is a file" in one_error_line(result, 2)
     assert sim.stats()["runs_created"] == 0
     assert not (here.root / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "artifacts"])
+def test_export_and_artifacts_into_an_unusable_dir_are_one_line_exit_6(
+    simulator, here: Cli, command: str
+) -> None:
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
+    spec = here.spec(TASKS, results="out")
+    state = ["--state", here.root / "state.db"]
+    assert here.run("apply", spec, *state, env=sim_env(sim)).exit_code == 0
+    here.write("resfile", "x\n")
+    option = "--out" if command == "artifacts" else "--results"
+    result = here.run(command, spec, *state, option, here.root / "resfile/below", env=sim_env(sim))
+    assert "resfile/below" in one_error_line(result, 6)
