@@ -57,7 +57,8 @@ class HttpUrlType(click.ParamType):
             except (httpx.InvalidURL, ValueError) as exc:
                 problem = str(exc)
         if problem is not None:
-            self.fail(f"{text!r} is not an http(s) URL ({_URL_PROBLEMS.get(problem, problem)})")
+            why = _URL_PROBLEMS.get(problem, problem)
+            self.fail(f"{text!r} is not an http(s) URL ({why})", param, ctx)
         return text
 
 
