@@ -23,6 +23,9 @@ TASK = {"id": "a", "url": "https://a.example", "prompt": "p"}
         ["sim", "--port", "99999"],  # out of range
         ["status", "x.yaml", "--task-state", "exploded"],  # not a choice
         ["frobnicate"],  # no such command
+        ["export", "x.yaml", "--api-url", "ftp://skyvern.example"],  # not http(s)
+        ["inspect", "x.yaml", "t", "--api-url", "http://a.example/\x1f"],  # httpx refuses it
+        ["apply", "x.yaml", "--max-input-size", "lots"],  # not a size
     ],
 )
 def test_argument_errors_are_one_line_exit_2(here: Cli, args: list[str]) -> None:
