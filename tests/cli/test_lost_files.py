@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .conftest import Cli, no_traceback, sim_env
@@ -64,3 +65,13 @@ def test_export_exits_1_for_lost_files_but_0_with_no_download(simulator, here: C
     assert written.exit_code == 0, written.output
     assert "batchrun: error" not in written.stderr
     assert "2 file(s) could not be saved when the batch ran" in written.stderr
+
+
+def test_json_summary_of_lost_files_is_an_error_line(simulator, here: Cli) -> None:
+    sim, where = _lost_files_batch(simulator, here)
+    result = here.run("apply", *where, "--log-format", "json", env=sim_env(sim))
+    assert result.exit_code == 1, result.output
+    [summary] = [r for r in map(json.loads, result.stdout.splitlines()) if r["kind"] == "summary"]
+    assert summary["level"] == "error"
+    assert summary["data"]["file_errors"] == 2
+    assert len(summary["data"]["file_error_examples"]) == 2
