@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from batchrun.cli_errors import JSON_ERRORS, echo_json_error
+from batchrun.console.wording import one_line
 from batchrun.errors import BatchrunError, ExitCode
 from batchrun.spec import SpecError
 from batchrun.version import __version__
@@ -28,6 +29,8 @@ _DISK_ERRNOS = {
     errno.EACCES,
     errno.EPERM,
 }
+# A path that cannot be used as it is: a file where a directory should be, or the reverse.
+_PATH_ERRNOS = {errno.ENOTDIR, errno.EISDIR}
 
 
 class BatchrunGroup(click.Group):
@@ -47,8 +50,12 @@ class BatchrunGroup(click.Group):
                 return self._end(int(ExitCode.USAGE), standalone)
             usage_ctx = getattr(exc, "ctx", None)
             see = f" (see: {usage_ctx.command_path} --help)" if usage_ctx is not None else ""
-            click.echo(f"batchrun: error: {exc.format_message()}{see}", err=True)
             result = int(ExitCode.USAGE) if exc.exit_code == 2 else exc.exit_code
+            if _json_requested(_argv(args, kwargs)):
+                # The command never ran to set JSON_ERRORS, but the user asked for JSON lines.
+                echo_json_error(f"{exc.format_message()}{see}", result)
+            else:
+                click.echo(f"batchrun: error: {one_line(exc.format_message())}{see}", err=True)
         except click.exceptions.Abort:
             click.echo("batchrun: interrupted", err=True)
             result = int(ExitCode.INTERRUPTED)
@@ -72,26 +79,42 @@ class BatchrunGroup(click.Group):
                     click.echo(str(issue), err=True)
             ctx.exit(int(exc.exit_code))
         except BatchrunError as exc:
-            if ctx.meta.get(JSON_ERRORS):
-                echo_json_error(str(exc), exc.exit_code)
-            else:
-                click.echo(f"batchrun: error: {exc}", err=True)
-            ctx.exit(int(exc.exit_code))
+            _fail(ctx, str(exc), exc.exit_code)
         except KeyboardInterrupt:
             click.echo("batchrun: interrupted", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
         except OSError as exc:
-            if exc.errno not in _DISK_ERRNOS:
+            if exc.errno not in _DISK_ERRNOS | _PATH_ERRNOS:
                 raise
             where = f" {exc.filename}" if exc.filename else ""
-            click.echo(f"batchrun: error: cannot write{where}: {exc.strerror}", err=True)
-            ctx.exit(int(ExitCode.LOCAL_IO))
+            verb = "write" if exc.errno in _DISK_ERRNOS else "use"
+            _fail(ctx, f"cannot {verb}{where}: {exc.strerror}", ExitCode.LOCAL_IO)
         except sqlite3.DatabaseError as exc:
             # e.g. "database or disk is full": every transition is one transaction, so the
             # state is as it was before the failed write, and a rerun resumes from there.
-            click.echo(f"batchrun: error: cannot write the state file: {exc}", err=True)
-            ctx.exit(int(ExitCode.LOCAL_IO))
+            _fail(ctx, f"cannot write the state file: {exc}", ExitCode.LOCAL_IO)
         return None  # unreachable: ctx.exit raises
+
+
+def _fail(ctx: click.Context, message: str, exit_code: ExitCode) -> None:
+    """One error line (a JSON object under --log-format json), then exit with `exit_code`."""
+    if ctx.meta.get(JSON_ERRORS):
+        echo_json_error(message, exit_code)
+    else:
+        # one_line: a message quoting what the user typed may carry a newline or escapes.
+        click.echo(f"batchrun: error: {one_line(message)}", err=True)
+    ctx.exit(int(exit_code))
+
+
+def _argv(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+    given = kwargs.get("args", args[0] if args else None)
+    return list(sys.argv[1:] if given is None else given)
+
+
+def _json_requested(argv: list[str]) -> bool:
+    """Whether the command line asks for JSON lines (`--log-format json` or `=json`)."""
+    pairs = zip(argv, [*argv[1:], ""], strict=True)
+    return "--log-format=json" in argv or ("--log-format", "json") in pairs
 
 
 @click.group(cls=BatchrunGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -51,7 +51,8 @@ def render(group: click.Group | None = None) -> str:
     """The whole of docs/cli.md, as a string ending in one newline."""
     if group is None:
         from batchrun.cli import cli as group
-    root = click.Context(group, info_name="batchrun")
+    # The group's context_settings (help_option_names: -h too), as a real invocation has them.
+    root = click.Context(group, info_name="batchrun", **group.context_settings)
     parts = [HEADER, _command_index(group, root)]
     for path, command, ctx in _walk(group, root):
         parts.append(_render_command(path, command, ctx))
@@ -113,10 +114,15 @@ def _render_command(path: tuple[str, ...], command: click.Command, ctx: click.Co
     arguments = [p for p in command.get_params(ctx) if isinstance(p, click.Argument)]
     if arguments:
         lines += ["Arguments: " + ", ".join(_argument(p, ctx) for p in arguments) + ".", ""]
-    options = [p for p in command.get_params(ctx) if isinstance(p, click.Option) and not p.hidden]
-    if options:
+    options = [
+        p
+        for p in command.get_params(ctx)
+        if isinstance(p, click.Option) and not p.hidden and not _is_help(p)
+    ]
+    if options or ctx.help_option_names:
         lines += ["| option | meaning |", "|---|---|"]
         lines += [_option_row(option, ctx) for option in options]
+        lines += [_help_row(ctx)]
         lines.append("")
     for option in options:
         if isinstance(option.type, click.Choice) and len(option.type.choices) > _LONG_CHOICES:
@@ -164,6 +170,17 @@ def _option_row(option: click.Option, ctx: click.Context) -> str:
     if option.envvar and not (option.help and str(option.envvar) in option.help):
         facts.append(f"Environment: `{option.envvar}`.")
     return f"| {_cell(names)} | {_cell(' '.join(facts))} |"
+
+
+def _is_help(option: click.Option) -> bool:
+    # click caches each command's help option the first time it is asked for, with the names
+    # of that context: one made without the group's settings would drop `-h` from the page.
+    return option.is_eager and not option.expose_value and "--help" in option.opts
+
+
+def _help_row(ctx: click.Context) -> str:
+    names = ", ".join(f"`{name}`" for name in ctx.help_option_names)
+    return f"| {_cell(names)} | Show this message and exit. |"
 
 
 def _option_names(option: click.Option) -> list[str]:

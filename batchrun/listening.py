@@ -23,6 +23,9 @@ def listening_socket(host: str, port: int, *, backlog: int, what: str = "") -> s
     except OverflowError as exc:  # a port outside 0-65535 is refused before any syscall
         sock.close()
         raise UsageError(f"{prefix}cannot listen on {host}:{port}: port must be 0-65535") from exc
+    except (TypeError, UnicodeError) as exc:  # a host name IDNA cannot encode: not a host
+        sock.close()
+        raise UsageError(f"{prefix}cannot listen on {host!r}: not a host name or address") from exc
     sock.listen(backlog)
     sock.setblocking(False)
     return sock

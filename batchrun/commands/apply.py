@@ -24,6 +24,7 @@ from batchrun.commands.common import (
     shard_from,
     shard_options,
     spec_argument,
+    spec_input_options,
     state_option,
 )
 from batchrun.console import LOG_FORMATS, make_event_sink
@@ -99,6 +100,7 @@ from batchrun.ops.context import api_key_secrets
 )
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings, errors and the summary.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
+@spec_input_options
 def apply_command(
     spec_path: Path,
     run_key: str | None,

@@ -19,6 +19,7 @@ from batchrun.export import ResultsDir
 from batchrun.export.artifacts import requested_artifact_types
 from batchrun.inspection import lookup_client, select_tasks
 from batchrun.ops.artifacts import ArtifactFetchReport, TaskArtifacts, fetch_batch_artifacts
+from batchrun.ops.preflight import check_results_root
 from batchrun.spec import BatchSpec
 from batchrun.spec.enums import ARTIFACT_TYPES
 from batchrun.state import BatchRecord, StateStore
@@ -61,7 +62,7 @@ def artifacts_command(
 
     Exit codes: 0 every artifact saved; 1 some could not be saved (download failed, too
     large, archived) or listed; 2 bad usage; 3 the API rejected the key or could not be
-    reached.
+    reached; 6 the results directory could not be written.
     """
     with open_batch(spec_path, state_path, out_dir) as ctx:
         spec = ctx.spec
@@ -69,6 +70,7 @@ def artifacts_command(
         access = resolve_api_access(spec, api_url=api_url)
         batch = ctx.instance(run_key)
         tasks = select_tasks(spec, only)
+        check_results_root(ctx.location.results_root)  # before any download is fetched
         results = ctx.results_for(batch)
         click.echo(f"fetching {', '.join(types)} of {len(tasks)} task(s) into {results.path}")
         report = anyio.run(_fetch, spec, ctx.store, batch, tasks, types, results, access)

@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 
+from batchrun.cli_errors import JSON_ERRORS, echo_json_warning
 from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
 from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.shards import Shard, resolve_shard, unsharded_index_hint
 from batchrun.spec import BatchSpec, load_spec
-from batchrun.spec.value_types import parse_duration
+from batchrun.spec.value_types import parse_duration, parse_size, url_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,8 +39,36 @@ state_option = click.option(
     "BATCHRUN_STATE; relative to the working directory).",
 )
 
+
+class HttpUrlType(click.ParamType):
+    """An http(s) URL that the HTTP client will accept: checked here, so that a mistyped
+    one is a usage error and not an exception deep in a request."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        problem = url_problem(text, ("http", "https"))
+        if problem is None and not text.isprintable():
+            problem = "a control character"
+        if problem is None:
+            try:
+                httpx.URL(text)
+            except (httpx.InvalidURL, ValueError) as exc:
+                problem = str(exc)
+        if problem is not None:
+            why = _URL_PROBLEMS.get(problem, problem)
+            self.fail(f"{text!r} is not an http(s) URL ({why})", param, ctx)
+        return text
+
+
+_URL_PROBLEMS = {"scheme": "it must start with http:// or https://", "no host": "no host"}
+
 api_url_option = click.option(
-    "--api-url", metavar="URL", help="The Skyvern API base URL (overrides the spec's api.base_url)."
+    "--api-url",
+    type=HttpUrlType(),
+    metavar="URL",
+    help="The Skyvern API base URL (overrides the spec's api.base_url).",
 )
 
 only_option = click.option(
@@ -58,8 +88,67 @@ def batch_options(func: F) -> F:
     return spec_argument(run_option(state_option(func)))
 
 
-def load(spec_path: Path) -> BatchSpec:
-    return load_spec(spec_path)
+# `ctx.meta` keys set by `spec_input_options` (the commands that act on what a spec says).
+MAX_INPUT_SIZE = "batchrun.max_input_size"
+SHOW_SPEC_WARNINGS = "batchrun.show_spec_warnings"
+
+
+def load(spec_path: Path | str, *, show_warnings: bool = True) -> BatchSpec:
+    """The spec, read with the command's --max-input-size; its warnings printed (stderr) by
+    the commands that act on it, so a spec that will likely not do what it seems to is
+    pointed out by `plan` and `apply` too, not only by `validate`."""
+    ctx = click.get_current_context(silent=True)
+    meta: dict[str, Any] = ctx.meta if ctx is not None else {}
+    max_input_size: int | None = meta.get(MAX_INPUT_SIZE)
+    if max_input_size is None:
+        spec = load_spec(spec_path)
+    else:
+        spec = load_spec(spec_path, max_input_size=max_input_size)
+    if show_warnings and meta.get(SHOW_SPEC_WARNINGS):
+        echo_spec_warnings(spec, as_json=bool(meta.get(JSON_ERRORS)))
+    return spec
+
+
+def echo_spec_warnings(spec: BatchSpec, *, as_json: bool = False) -> None:
+    for warning in spec.warnings:
+        if as_json:
+            echo_json_warning(str(warning), warning.path, warning.line, warning.col)
+        else:
+            click.echo(warning.as_warning(), err=True)
+
+
+class SizeType(click.ParamType):
+    """A size as the spec writes it: 1000, 500KB, 5MB, 1GB."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _remember_spec_input(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    # Called whether or not the option is given: it also marks the command as one that
+    # prints the spec's warnings.
+    ctx.meta[MAX_INPUT_SIZE] = value
+    ctx.meta[SHOW_SPEC_WARNINGS] = True
+
+
+def spec_input_options(func: F) -> F:
+    """--max-input-size, and the spec's warnings printed: validate, plan and apply."""
+    return click.option(
+        "--max-input-size",
+        type=SizeType(),
+        metavar="SIZE",
+        expose_value=False,
+        callback=_remember_spec_input,
+        help="Refuse a spec file (and the files it names, unless its limits.max_input_size "
+        "says otherwise) larger than SIZE, e.g. 50MB (default 10MB).",
+    )(func)
 
 
 def locate(
@@ -92,7 +181,11 @@ def shard_options(func: F) -> F:
 def shard_from(shards: int | None, shard_index: int | None) -> Shard | None:
     hint = unsharded_index_hint(os.environ) if shards is None else None
     if hint:
-        click.echo(f"batchrun: warning: {hint}", err=True)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None and ctx.meta.get(JSON_ERRORS):
+            echo_json_warning(hint)
+        else:
+            click.echo(f"batchrun: warning: {hint}", err=True)
     return resolve_shard(shards, shard_index, os.environ)
 
 

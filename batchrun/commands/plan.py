@@ -19,6 +19,7 @@ from batchrun.commands.common import (
     shard_from,
     shard_options,
     spec_argument,
+    spec_input_options,
     state_option,
 )
 from batchrun.decide import Action
@@ -47,6 +48,7 @@ _SUMMARY = (
 @retry_options
 @shard_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@spec_input_options
 def plan_command(
     spec_path: Path,
     run_key: str | None,

@@ -89,8 +89,9 @@ def _line(record: TaskRecord) -> str:
 
 def _document(result: Status, state_path: str) -> dict[str, Any]:
     return {
-        "state_path": state_path,
         **result.summary.as_dict(),
+        # After the summary's fields: summarise() leaves its state_path empty (None).
+        "state_path": state_path,
         "next_apply": {str(action): n for action, n in result.next_apply.items()},
         "tasks": [_task_json(record) for records in result.listed.values() for record in records],
         "not_listed": result.hidden,

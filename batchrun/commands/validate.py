@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from batchrun.commands.common import load, spec_input_options
 from batchrun.errors import ExitCode
-from batchrun.spec import SpecError, load_spec
+from batchrun.spec import SpecError
 
 
 def echo_spec_error(error: SpecError) -> None:
@@ -23,6 +24,7 @@ def _plural(count: int, word: str) -> str:
 @click.option(
     "--strict", is_flag=True, help="Treat warnings as errors: exit 2 if any spec has one."
 )
+@spec_input_options
 @click.pass_context
 def validate_command(ctx: click.Context, spec_paths: tuple[str, ...], strict: bool) -> None:
     """Check SPEC files: print every problem as path:line:col: message, exit 2 if any.
@@ -32,7 +34,7 @@ def validate_command(ctx: click.Context, spec_paths: tuple[str, ...], strict: bo
     failed = False
     for spec_path in spec_paths:
         try:
-            spec = load_spec(spec_path)
+            spec = load(spec_path, show_warnings=False)  # printed below, counted by --strict
         except SpecError as exc:
             echo_spec_error(exc)
             failed = True

@@ -11,6 +11,7 @@ import click
 from batchrun.api_access import ApiAccess, resolve_api_access
 from batchrun.client import TERMINAL_STATUSES
 from batchrun.commands.common import (
+    HttpUrlType,
     api_url_option,
     batch_options,
     only_option,
@@ -40,7 +41,13 @@ def webhooks_group() -> None:
     type=click.Choice(_FINAL_STATUSES),
     help="Only runs that ended with this status (repeatable).",
 )
-@click.option("--url", "webhook_url", metavar="URL", help="Send to URL instead of the run's own.")
+@click.option(
+    "--url",
+    "webhook_url",
+    type=HttpUrlType(),
+    metavar="URL",
+    help="Send to URL instead of the run's own.",
+)
 @api_url_option
 def replay_command(
     spec_path: Path,

@@ -42,7 +42,8 @@ class JsonLogSink(ConsoleSink):
             self._write_line(format_json_line(event))
 
     def print_summary(self, summary: BatchSummary) -> None:
-        troubled = summary.failed or summary.canceled or summary.interrupted
+        # Whatever makes apply exit non-zero for the tasks' sake, lost files included.
+        troubled = summary.failed or summary.canceled or summary.interrupted or summary.file_errors
         record = {
             "ts": utc_timestamp(time.time(), milliseconds=True),
             "level": "error" if troubled else "info",

@@ -16,6 +16,11 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
+def plural(count: object, noun: str) -> str:
+    """`1 task`, `2 tasks`: a count never reads "1 tasks"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def utc_timestamp(ts: float, *, milliseconds: bool = False) -> str:
     moment = datetime.fromtimestamp(ts, tz=UTC)
     if milliseconds:
@@ -31,7 +36,7 @@ def describe(event: BatchEvent) -> str:
     match event.kind:
         case EventKind.BATCH_STARTED:
             return (
-                f"batch started: {data.get('total', '?')} tasks,"
+                f"batch started: {plural(data.get('total', '?'), 'task')},"
                 f" {data.get('to_run', '?')} to run, {data.get('skipped', 0)} already done,"
                 f" concurrency {data.get('concurrency', '?')}"
             )

@@ -222,12 +222,12 @@ async def _run(
     counts = {action: 0 for action in Action}
     for item in planned:
         counts[item.action] += 1
+    total = len(planned) - counts[Action.REMOVE]
     scheduler._emit(
         EventKind.BATCH_STARTED,
-        f"{len(planned) - counts[Action.REMOVE]} tasks, {len(jobs)} to run, "
-        f"concurrency {concurrency}",
+        f"{total} task{'' if total == 1 else 's'}, {len(jobs)} to run, concurrency {concurrency}",
         data={
-            "total": len(planned) - counts[Action.REMOVE],
+            "total": total,
             "to_run": len(jobs),
             "skipped": counts[Action.SKIP] + counts[Action.KEEP],
             "removed": counts[Action.REMOVE],

@@ -17,6 +17,7 @@ from batchrun.export import remove_stale_temp_files
 from batchrun.export.task_export import ExportSettings, RunFilesClient, export_task
 from batchrun.ops.context import BatchContext
 from batchrun.ops.diff import write_instance_diff
+from batchrun.ops.preflight import check_results_root
 from batchrun.ops.results import artifact_types, write_summary_and_report
 from batchrun.state import FINAL_TASK_STATES, BatchLock, BatchRecord
 from batchrun.summary import BatchSummary, summarise
@@ -44,6 +45,7 @@ async def export(
     """Rewrite the results of `batch`; fetch missing files when `access` is given.
 
     Takes the batch lock: it removes temporary files an active writer would own."""
+    check_results_root(ctx.location.results_root)
     with BatchLock(ctx.location.state_path, ctx.spec.name, batch.run_key):
         if access is None:
             return await _export(ctx, batch, None, report, diff_from)

@@ -25,13 +25,19 @@ def check_local_writes(location: BatchLocation) -> None:
     _writable_dir(location.state_path.parent, "the state file's directory")
     if location.state_path.exists() and not os.access(location.state_path, os.W_OK):
         raise LocalIOError(f"cannot write the state file {location.state_path}: permission denied")
-    _writable_dir(location.results_root, "the results directory")
+    check_results_root(location.results_root)
     free = shutil.disk_usage(location.state_path.parent).free
     if free < MIN_FREE_BYTES:
         raise LocalIOError(
             f"only {free // 1024} KiB free for the state file in {location.state_path.parent}; "
             "free some space and run the same command again"
         )
+
+
+def check_results_root(path: Path) -> None:
+    """The results root is (or can be made) a writable directory: one line and exit 6 if
+    not, before export, report or artifacts start writing into it."""
+    _writable_dir(path, "the results directory")
 
 
 def _writable_dir(path: Path, what: str) -> None:

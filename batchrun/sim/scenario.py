@@ -160,6 +160,8 @@ class Scenario:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read scenario {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"scenario {path} is not UTF-8 text: {exc.reason}") from exc
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
