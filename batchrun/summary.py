@@ -154,6 +154,7 @@ def summarise(
     *,
     results_dir: Path | None = None,
     spec_path: Path | None = None,
+    state_path: Path | None = None,
 ) -> BatchSummary:
     """The instance's summary; `spec_task_ids` are the tasks the spec has now (None: every
     stored task that was not removed). Reads one light row per task, never all at once."""
@@ -222,6 +223,7 @@ def summarise(
         file_errors=file_errors,
         file_error_examples=examples,
         results_dir=results_dir,
+        state_path=state_path,
         spec_path=spec_path,
     )
 

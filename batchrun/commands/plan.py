@@ -25,6 +25,7 @@ from batchrun.commands.common import (
 from batchrun.decide import Action
 from batchrun.inspection import select_tasks
 from batchrun.ops.plan import Plan, PlannedTask, field_names, plan
+from batchrun.ops.requests import next_requests
 
 _URL_WIDTH = 48
 _COLUMNS = ("task", "action", "kind", "engine", "url", "attempts")
@@ -47,6 +48,13 @@ _SUMMARY = (
 @only_option
 @retry_options
 @shard_options
+@click.option(
+    "--requests",
+    "show_requests",
+    is_flag=True,
+    help="Print, per task to run, the exact request its next attempt would send (secrets "
+    "masked): a dry run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @spec_input_options
 def plan_command(
@@ -58,6 +66,7 @@ def plan_command(
     retry_statuses: tuple[str, ...],
     shards: int | None,
     shard_index: int | None,
+    show_requests: bool,
     as_json: bool,
 ) -> None:
     """Show what `apply` would do with each task: create, skip, changed, resume, retry, keep
@@ -71,10 +80,22 @@ def plan_command(
         retry=retry_request(retry_failed, retry_statuses),
         only=selected,
     )
+    requests = next_requests(result) if show_requests else None
     if as_json:
-        click.echo(json.dumps(_document(result), indent=2))
+        document = _document(result)
+        if requests is not None:
+            document["requests"] = requests
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     echo_location(result.location, result.run_key)
+    if requests is not None:
+        for request in requests:
+            click.echo(f"{request['task']}: {request['method']} {request['path']}")
+            for name, value in request["headers"].items():
+                click.echo(f"  {name}: {value}")
+            click.echo("  " + json.dumps(request["body"], ensure_ascii=False))
+        click.echo(summary_line(result))
+        return
     click.echo(_table([_row(item) for item in result.tasks]))
     click.echo(summary_line(result))
 

@@ -253,7 +253,14 @@ async def _run(
         stopped=_stopped(stats, error),
     )
     batch = store.find_batch(spec.name, batch.run_key) or batch
-    summary = summarise(store, batch, spec_ids, results_dir=results.path, spec_path=spec.path)
+    summary = summarise(
+        store,
+        batch,
+        spec_ids,
+        results_dir=results.path,
+        spec_path=spec.path,
+        state_path=location.state_path,
+    )
     store.add_event(
         batch.id,
         BatchEvent(EventKind.BATCH_FINISHED, label, summary.headline(), data=summary.as_dict()),

@@ -80,7 +80,14 @@ async def _export(
             outcome.unrestored[record.task_id] = done.unrestored
         outcome.file_errors += [f"{record.task_id}: {error}" for error in done.file_errors]
     results.write_tables(r for r in store.task_records(batch.id) if r.task_id in wanted)
-    outcome.summary = summarise(store, batch, wanted, results_dir=results.path, spec_path=spec.path)
+    outcome.summary = summarise(
+        store,
+        batch,
+        wanted,
+        results_dir=results.path,
+        spec_path=spec.path,
+        state_path=ctx.location.state_path,
+    )
     if diff_from is not None:
         write_instance_diff(store, spec, diff_from, batch, results.path)
     outcome.report_path = write_summary_and_report(

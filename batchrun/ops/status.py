@@ -45,7 +45,12 @@ def status(
     spec, store = ctx.spec, ctx.store
     wanted = [task.id for task in spec.tasks]
     summary = summarise(
-        store, batch, wanted, results_dir=ctx.results_for(batch).path, spec_path=spec.path
+        store,
+        batch,
+        wanted,
+        results_dir=ctx.results_for(batch).path,
+        spec_path=spec.path,
+        state_path=ctx.location.state_path,
     )
     next_apply = dict.fromkeys(Action, 0)
     for item in decide_tasks(spec.tasks, store.stored_tasks(batch.id), retry):

@@ -118,3 +118,44 @@ def test_diff_names_exactly_the_tasks_and_fields_that_changed(simulator, workspa
     )
     page = (day2 / "report.html").read_text()
     assert "Since the last run" in page and "21.49" in page
+
+
+def test_plan_requests_shows_the_next_attempts_request_with_secrets_masked(
+    simulator, workspace: Workspace, monkeypatch
+):
+    monkeypatch.setenv("SHOP_TOKEN", "s3cret-token-value")
+    sim = simulator({"rules": [{"match": {"url": "*"}, "outcomes": ["failed"], "duration": 0.05}]})
+    tasks = [
+        {
+            "id": "a",
+            "prompt": "Price",
+            "url": f"{SITE}/a",
+            "engine": "skyvern-1.0",
+            "extra_http_headers": {"Authorization": "Bearer ${SHOP_TOKEN}"},
+        }
+    ]
+    retry = {"attempts": 2, "escalate": [{"attempt": 2, "max_steps": 30}]}
+    spec = workspace.spec(tasks, retry=retry)
+    assert workspace.apply(spec, sim, "--only", "a").exit_code == 1
+
+    result = CliRunner().invoke(
+        cli,
+        ["plan", str(spec), "--state", str(workspace.state), "--requests", "--retry-failed"],
+        env={"SHOP_TOKEN": "s3cret-token-value"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "a: POST /v1/run/tasks" in result.output
+    assert "x-api-key: ***" in result.output
+    assert "${SHOP_TOKEN}" in result.output and "s3cret-token-value" not in result.output
+    assert "[br-<next>]" in result.output  # the title carries the attempt key
+    document = json.loads(
+        CliRunner()
+        .invoke(
+            cli,
+            ["plan", str(spec), "--state", str(workspace.state), "--requests", "--json"],
+            env={"SHOP_TOKEN": "s3cret-token-value"},
+        )
+        .output
+    )
+    assert document["requests"] == []  # ended and not asked to retry: nothing to send
