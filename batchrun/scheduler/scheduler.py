@@ -25,12 +25,13 @@ from batchrun.client import (
     new_attempt_key,
     tag_request,
 )
-from batchrun.errors import BatchrunError
 from batchrun.events import BatchEvent, EventKind, EventSink, Level
 from batchrun.halt import HaltTracker
 from batchrun.redaction import Redactor
+from batchrun.scheduler.account_limit import AccountLimit
 from batchrun.scheduler.budget import Budget, reserved_steps
 from batchrun.scheduler.exporting import ResultsExporter
+from batchrun.scheduler.group_errors import primary_error
 from batchrun.scheduler.health import ApiHealth
 from batchrun.scheduler.options import SchedulerOptions
 from batchrun.scheduler.outcomes import Canceled, Failed, RetryLater, Succeeded, task_end
@@ -88,6 +89,17 @@ class Scheduler:
             store, batch.id, max_runs=spec.budget_max_runs, max_steps=spec.budget_max_steps
         )
         self.watcher = RunWatcher(client, self.health, spec.poll, rng=self._rng)
+        self.account = AccountLimit(
+            self.throttle,
+            options.concurrency,
+            # A run normally leaves the queue within seconds; two polls' worth still queued
+            # is the account holding it.
+            hold_s=max(2 * spec.poll.interval, 0.1),
+            warn=lambda message, data: self._emit(EventKind.WARNING, message, "warning", data=data),
+        )
+        self.watcher.on_change = lambda: self.account.update(
+            self.watcher.in_flight.values(), self.watcher.ended_spans
+        )
         self.reconciler = Reconciler(client, store, batch.id, self.health, backoff=self._backoff)
         self._queue = WorkQueue(per_host=spec.per_host_concurrency)
         self._tries: dict[str, int] = {}
@@ -429,9 +441,9 @@ class Scheduler:
             "attempt": attempt.number,
             "run_id": run.run_id,
             "status": status,
+            # Time on the server's queue (the account's limit), apart from the run's own time.
+            "data": {"queued_s": round(queued_s, 2)},
         }
-        if queued_s >= 1.0:
-            common["data"] = {"queued_s": round(queued_s, 1)}
         match outcome:
             case Succeeded():
                 self._emit(EventKind.TASK_SUCCEEDED, "succeeded", **common)
@@ -439,7 +451,7 @@ class Scheduler:
                 await self._ended(task.id, "succeeded", None)
             case RetryLater(next_at, reason):
                 delay = max(0.0, (next_at - now_utc()).total_seconds())
-                common["data"] = {**common.get("data", {}), "delay_s": delay, "reason": reason}
+                common["data"] |= {"delay_s": delay, "reason": reason}
                 self._emit(
                     EventKind.RETRY_SCHEDULED,
                     f"{reason}; retrying in {delay:.1f}s",
@@ -515,21 +527,3 @@ class Scheduler:
         )
         self.store.add_event(self.batch.id, event)
         self.sink.emit(event)
-
-
-def primary_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error worth reporting out of a task group's bundle: ours first, then any other."""
-    leaves: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            leaves.append(error)
-
-    collect(group)
-    for error in leaves:
-        if isinstance(error, BatchrunError):
-            return error
-    return leaves[0]

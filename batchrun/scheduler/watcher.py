@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ MIN_SCAN_INTERVAL_S = 0.25
 # Statuses of a run that has not started working yet: time spent in them is the server's
 # queue (an account at its concurrency limit), not the attempt's own time.
 NOT_STARTED = frozenset({"created", "queued"})
+ENDED_SPANS = 50
 
 
 @dataclass
@@ -48,7 +50,9 @@ class WatchedRun:
     run_id: str
     created_at: datetime  # by the server's clock when known, else ours minus the skew
     waker: anyio.Event
+    since: float  # when watching began (monotonic)
     started_at: datetime | None = None  # when it began working (left the queue)
+    queued_seen: float = 0.0  # the last time (monotonic) it was read still not started
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ class RunWatcher:
         self._rng = rng or random.Random()
         self._clock = clock
         self._durations: list[float] = []  # seconds from creation to end, runs seen ending
+        # Called when a run in flight starts or ends, and after every scan (the account
+        # limit re-evaluates from `in_flight`).
+        self.on_change: Callable[[], None] = lambda: None
+        # With webhooks pushing run ends, polls and scans are only the fallback: slow.
+        self.pushed = False
+        # (started, finished) by the server's clock of the runs seen ending last: how many
+        # the account really ran at once, free of our polls' lag.
+        self.ended_spans: deque[tuple[datetime, datetime]] = deque(maxlen=ENDED_SPANS)
 
     # -- wake-ups ------------------------------------------------------------------------
 
@@ -86,6 +98,8 @@ class RunWatcher:
 
     def scan_interval(self) -> float:
         """About the time between two run ends, from what has been seen so far."""
+        if self.pushed:
+            return self.poll.max_interval  # webhooks tell of ends; the scan is the fallback
         if not self._durations or not self.in_flight:
             return max(MIN_SCAN_INTERVAL_S, self.poll.interval / 2)
         recent = self._durations[-50:]
@@ -101,6 +115,7 @@ class RunWatcher:
         """
         while True:
             await anyio.sleep(self.scan_interval())
+            self.on_change()  # runs held in the queue age between reads
             if len(self.in_flight) < 2:
                 continue
             oldest = min(run.created_at for run in self.in_flight.values())
@@ -136,12 +151,14 @@ class RunWatcher:
     ) -> WatchResult:
         """Poll a run to its end; cancel it remotely if it outlives `timeout` seconds of
         running (time spent queued on the server does not count)."""
-        watched = WatchedRun(run_id, created_at, anyio.Event())
+        watched = WatchedRun(run_id, created_at, anyio.Event(), since=self._clock())
+        watched.queued_seen = watched.since
         self.in_flight[run_id] = watched
         try:
             return await self._watch(watched, run, last_status, timeout, on_status, on_timeout)
         finally:
             self.in_flight.pop(run_id, None)
+            self.on_change()
 
     async def _watch(
         self,
@@ -152,12 +169,14 @@ class RunWatcher:
         on_status: Callable[[RunResponse], None],
         on_timeout: Callable[[], None],
     ) -> WatchResult:
-        interval = self.poll.interval
+        interval = self.poll.max_interval if self.pushed else self.poll.interval
         while True:
             if run is not None:
                 self._note(watched, run)
                 if run.is_final:
                     self._durations.append(_age(watched.created_at, run))
+                    if run.started_at is not None and run.finished_at is not None:
+                        self.ended_spans.append((run.started_at, run.finished_at))
                     return WatchResult(run, False, _queued_s(watched, run))
                 if str(run.status) != status:
                     status = str(run.status)
@@ -181,9 +200,14 @@ class RunWatcher:
     def _note(self, watched: WatchedRun, run: RunResponse) -> None:
         if run.created_at is not None:
             watched.created_at = run.created_at
-        if watched.started_at is None and str(run.status) not in NOT_STARTED:
-            now = now_utc()
-            watched.started_at = min(run.started_at, now) if run.started_at else now
+        if watched.started_at is not None:
+            return
+        if str(run.status) in NOT_STARTED:
+            watched.queued_seen = self._clock()
+            return
+        now = now_utc()
+        watched.started_at = min(run.started_at, now) if run.started_at else now
+        self.on_change()
 
     async def read(self, run_id: str) -> RunResponse | None:
         """One read of the run; a transient failure is a skipped read (None), a run the
