@@ -97,6 +97,14 @@ from batchrun.ops.context import api_key_secrets
     metavar="KEY",
     help="At the end, write diff.json beside outputs.jsonl: this instance against KEY.",
 )
+@click.option(
+    "--order",
+    type=click.Choice(["longest", "spec"]),
+    default="longest",
+    show_default=True,
+    help="longest: start first the tasks earlier instances of the spec saw take longest "
+    "(the batch's tail ends sooner); spec: the spec's order.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings, errors and the summary.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
 def apply_command(
@@ -121,6 +129,7 @@ def apply_command(
     halt_on_rate: float | None,
     halt_mode: str | None,
     diff_from: str | None,
+    order: str,
     quiet: bool,
     no_report: bool,
 ) -> None:
@@ -159,6 +168,7 @@ def apply_command(
         halt_on_rate=halt_on_rate,
         halt_mode=halt_mode,
         diff_from=diff_from,
+        order=order,
     )
     with ExitStack() as stack:
         if sim:

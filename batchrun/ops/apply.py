@@ -8,6 +8,7 @@ computed from the state.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,12 @@ from batchrun.ops.results import (
 )
 from batchrun.redaction import Redactor
 from batchrun.scheduler import ResultsExporter, RunStats, Scheduler, SchedulerOptions
+from batchrun.scheduler.history import (
+    expected_durations,
+    longest_first,
+    schedule_wall_s,
+    with_estimates,
+)
 from batchrun.scheduler.work_queue import Job
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import BatchLock, BatchRecord, StateStore, TaskSync, now_utc
@@ -58,6 +65,8 @@ class ApplyOptions:
     halt_on_rate: float | None = None
     halt_mode: str | None = None
     diff_from: str | None = None  # write diff.json against this instance at the end
+    # "longest": start the tasks earlier instances saw take longest first; "spec": file order.
+    order: str = "longest"
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,7 @@ async def _run(
     move_removed_tasks(results, [i.task_id for i in planned if i.action == Action.REMOVE])
     jobs, tries = _jobs(store, batch, planned)
     concurrency = options.concurrency or spec.concurrency
+    jobs, expected_wall = _order(store, spec.name, jobs, options.order, concurrency)
     redactor = Redactor(ctx.secrets)
     label = f"{spec.name}/{batch.run_key}"
     exporter = ResultsExporter(
@@ -232,6 +242,8 @@ async def _run(
             "skipped": counts[Action.SKIP] + counts[Action.KEEP],
             "removed": counts[Action.REMOVE],
             "concurrency": concurrency,
+            "order": options.order,
+            "expected_wall_time_s": expected_wall,
             "run_key": batch.run_key,
             "state_path": str(location.state_path),
         },
@@ -254,6 +266,7 @@ async def _run(
     )
     batch = store.find_batch(spec.name, batch.run_key) or batch
     summary = summarise(store, batch, spec_ids, results_dir=results.path, spec_path=spec.path)
+    summary = dataclasses.replace(summary, expected_wall_time_s=expected_wall)
     store.add_event(
         batch.id,
         BatchEvent(EventKind.BATCH_FINISHED, label, summary.headline(), data=summary.as_dict()),
@@ -321,6 +334,20 @@ def _jobs(
             delay = max(0.0, (row.next_attempt_at - now).total_seconds())
         jobs.append(Job(item.task, open_attempts.get(item.task_id), delay))
     return jobs, tries
+
+
+def _order(
+    store: StateStore, spec_name: str, jobs: list[Job], order: str, concurrency: int
+) -> tuple[list[Job], float | None]:
+    """The jobs in the order they start, and the wall time history expects of them."""
+    ids = [job.task.id for job in jobs]
+    expected = with_estimates(ids, expected_durations(store, spec_name, ids)) if jobs else {}
+    if order == "longest":
+        jobs = longest_first(jobs, expected)
+    if not expected:
+        return jobs, None
+    wall = schedule_wall_s((expected[job.task.id] for job in jobs), concurrency)
+    return jobs, round(wall, 3)
 
 
 def _stopped(stats: RunStats, error: BatchrunError | None) -> dict[str, object] | None:
