@@ -67,6 +67,8 @@ class BatchSummary:
     # What the tasks run by the last `apply` were expected to take, end to end, from the
     # durations earlier instances saw (None without history); compare with wall_time_s.
     expected_wall_time_s: float | None = None
+    # `apply --listen`: what its webhook receiver took in and relayed (None: not listening).
+    webhooks: dict[str, int] | None = None
 
     @property
     def succeeded(self) -> int:
@@ -140,6 +142,7 @@ class BatchSummary:
             ),
             "active_time_s": round(self.active_time_s, 3),
             "queued_time_s": round(self.queued_time_s, 3),
+            "webhooks": dict(self.webhooks) if self.webhooks is not None else None,
             "finished": self.finished,
             "stopped": self.stopped,
             "budget_exhausted": self.budget_exhausted,

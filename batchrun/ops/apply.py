@@ -41,6 +41,7 @@ from batchrun.scheduler.history import (
     schedule_wall_s,
     with_estimates,
 )
+from batchrun.scheduler.push import CompletionPush, ListenOptions
 from batchrun.scheduler.work_queue import Job
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import BatchLock, BatchRecord, StateStore, TaskSync, now_utc
@@ -67,6 +68,8 @@ class ApplyOptions:
     diff_from: str | None = None  # write diff.json against this instance at the end
     # "longest": start the tasks earlier instances saw take longest first; "spec": file order.
     order: str = "longest"
+    # `--listen`: serve a webhook receiver and have every run report its end to it.
+    listen: ListenOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ async def apply_async(
         mode=options.halt_mode,
     )
     secrets = api_key_secrets(spec) | {access.api_key}
+    push = CompletionPush(options.listen, api_key=access.api_key) if options.listen else None
     with BatchContext.open(location, create=True, secrets=secrets) as ctx:
         batch, run_key = _instance(ctx.store, spec, options)
         diff_base = find_instance(ctx.store, spec, options.diff_from) if options.diff_from else None
@@ -127,11 +131,18 @@ async def apply_async(
                     # the API is down. Otherwise: is it there, is the key good, before any
                     # instance is created or anything is paid for?
                     await _check_access(client)
-                if batch is None:
-                    batch = ctx.store.create_batch(spec.name, run_key, str(spec.path))
-                return await _run(
-                    ctx, batch, client, sink, options, planned, unexported, halt, diff_base
-                )
+                try:
+                    if push is not None:
+                        push.bind()  # a taken port fails here, before anything is created
+                    if batch is None:
+                        batch = ctx.store.create_batch(spec.name, run_key, str(spec.path))
+                    return await _run(
+                        ctx, batch, client, sink, options, planned, unexported, halt, diff_base,
+                        push,
+                    )  # fmt: skip
+                finally:
+                    if push is not None:
+                        push.receiver.close()
 
 
 def _instance(
@@ -189,6 +200,7 @@ async def _run(
     unexported: list[str],
     halt: HaltPolicyValue | None,
     diff_base: BatchRecord | None,
+    push: CompletionPush | None,
 ) -> ApplyResult:
     spec, store, location = ctx.spec, ctx.store, ctx.location
     started = time.monotonic()
@@ -228,6 +240,7 @@ async def _run(
         ),
         redactor,
         HaltTracker(halt),
+        push,
     )
     counts = {action: 0 for action in Action}
     for item in planned:
@@ -266,7 +279,11 @@ async def _run(
     )
     batch = store.find_batch(spec.name, batch.run_key) or batch
     summary = summarise(store, batch, spec_ids, results_dir=results.path, spec_path=spec.path)
-    summary = dataclasses.replace(summary, expected_wall_time_s=expected_wall)
+    summary = dataclasses.replace(
+        summary,
+        expected_wall_time_s=expected_wall,
+        webhooks=push.stats() if push is not None else None,
+    )
     store.add_event(
         batch.id,
         BatchEvent(EventKind.BATCH_FINISHED, label, summary.headline(), data=summary.as_dict()),

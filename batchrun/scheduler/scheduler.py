@@ -35,6 +35,7 @@ from batchrun.scheduler.group_errors import primary_error
 from batchrun.scheduler.health import ApiHealth
 from batchrun.scheduler.options import SchedulerOptions
 from batchrun.scheduler.outcomes import Canceled, Failed, RetryLater, Succeeded, task_end
+from batchrun.scheduler.push import CompletionPush
 from batchrun.scheduler.reconcile import Reconciler, settle_time
 from batchrun.scheduler.submit_errors import SubmitFailure, classify_submit_error
 from batchrun.scheduler.throttle import Throttle
@@ -67,6 +68,7 @@ class Scheduler:
         options: SchedulerOptions,
         redactor: Redactor,
         halt: HaltTracker | None = None,
+        push: CompletionPush | None = None,
     ) -> None:
         self.spec = spec
         self.batch = batch
@@ -105,6 +107,13 @@ class Scheduler:
         self._tries: dict[str, int] = {}
         self._owners: dict[str, str] = {}  # run id -> task id, for the runs in flight
         self._stopping = False
+        self.push = push
+        if push is not None:
+            self.watcher.pushed = True  # polls and scans only as the fallback, slowly
+            push.attach(
+                self.watcher.wake,
+                lambda message: self._emit(EventKind.WARNING, f"webhooks: {message}", "warning"),
+            )
 
     # -- the whole invocation ----------------------------------------------------------------
 
@@ -123,7 +132,11 @@ class Scheduler:
                     outer.start_soon(self._watch_signals, outer.cancel_scope)
                 outer.start_soon(self.exporter.write_tables_periodically)
                 outer.start_soon(self.watcher.scan_finished_runs)
+                if self.push is not None:
+                    await outer.start(self.push.serve)
                 await self._run_workers()
+                if self.push is not None:
+                    await self.push.stop()  # relays still pending get their grace
                 outer.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise primary_error(group) from None
@@ -221,6 +234,9 @@ class Scheduler:
         run_id = run.run_id if run is not None else attempt.run_id
         assert run_id is not None
         self._owners[run_id] = task.id
+        if self.push is not None:
+            spec_request = task.requests[min(attempt.number, len(task.requests)) - 1]
+            self.push.expect(run_id, spec_request.body.get("webhook_url"))
         try:
             result = await self.watcher.watch(
                 run_id,
@@ -267,6 +283,8 @@ class Scheduler:
         key = new_attempt_key()
         body = tag_request(request.body, kind=task.kind, key=key, label=task.id)
         stored = tag_request(redacted.body, kind=task.kind, key=key, label=task.id)
+        if self.push is not None:
+            body = self.push.route(body)  # only as sent: `stored` keeps the spec's own
         reserved = reserved_steps(request.body, request.headers)
         if self._over_budget(reserved):
             return None

@@ -40,7 +40,7 @@ def test_an_account_limit_is_held_to_and_queued_time_is_not_timed(simulator, wor
 
     stats = sim.stats()
     assert stats["runs_created"] == TASKS
-    assert stats["requests_by_route"].get("cancel_run", 0) == 0
+    assert stats["requests_by_route"].get("cancel", 0) == 0
 
     store = open_store(workspace.state)
     batch = store.find_batch("batch")
