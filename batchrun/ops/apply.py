@@ -358,7 +358,9 @@ def _order(
 ) -> tuple[list[Job], float | None]:
     """The jobs in the order they start, and the wall time history expects of them."""
     ids = [job.task.id for job in jobs]
-    expected = with_estimates(ids, expected_durations(store, spec_name, ids)) if jobs else {}
+    known = expected_durations(store, spec_name, ids) if jobs else {}
+    expected = with_estimates(ids, known)
+    jobs = [dataclasses.replace(job, expected_s=known.get(job.task.id)) for job in jobs]
     if order == "longest":
         jobs = longest_first(jobs, expected)
     if not expected:

@@ -71,8 +71,12 @@ class AccountLimit:
             return  # held runs fewer than the margin: a cap would change nothing
         spans = list(ended)
         overlap = most_at_once(spans)
-        # Until a few runs have ended, the runs seen started are evidence too.
-        self.peak_running = overlap if len(spans) > 2 * self._margin else max(running, overlap)
+        if len(spans) > 2 * self._margin:
+            self.peak_running = overlap
+        elif self.peak_running is None:
+            # Until a few runs have ended, the runs seen started when the hold began are the
+            # evidence; not counted again later, when a run that ended unseen would count.
+            self.peak_running = max(running, overlap)
         ceiling = max(1, self.peak_running) + self._margin
         if ceiling >= self._concurrency:
             # The account runs (nearly) all the batch asks for: no cap any more.

@@ -245,6 +245,7 @@ class Scheduler:
                 last_status=str(run.status) if run is not None else attempt.status,
                 timeout=task.timeout,
                 on_status=lambda seen: self._progress(task, attempt, seen),
+                expected_s=job.expected_s,
                 on_timeout=lambda: self._emit(
                     EventKind.WARNING,
                     f"attempt exceeded its timeout of {task.timeout:g}s; canceling the run",

@@ -1,7 +1,7 @@
 """Watching runs to their end: per-run polls, one list scan for all runs in flight, wake-ups
 pushed by webhook, and canceling a run that outlives its attempt's timeout.
 
-A run's own poll backs off (interval x1.5 up to `max_interval`) because the finished-runs
+A run's own poll backs off (interval x2 up to `max_interval`) because the finished-runs
 scan spots most ends much sooner: one `GET /v1/runs` covers every run in flight, and it runs
 about as often as a run is expected to end (from the durations seen so far and the number
 in flight), bounded between 0.25 s and the poll interval. A webhook delivery, when `apply`
@@ -116,8 +116,8 @@ class RunWatcher:
         while True:
             await anyio.sleep(self.scan_interval())
             self.on_change()  # runs held in the queue age between reads
-            if len(self.in_flight) < 2:
-                continue
+            if not self.in_flight:
+                continue  # (with one run in flight the scan costs what its poll would)
             oldest = min(run.created_at for run in self.in_flight.values())
             try:
                 for page in range(1, LIST_SCAN_PAGES + 1):
@@ -148,14 +148,18 @@ class RunWatcher:
         timeout: float | None,
         on_status: Callable[[RunResponse], None],
         on_timeout: Callable[[], None],
+        expected_s: float | None = None,
     ) -> WatchResult:
         """Poll a run to its end; cancel it remotely if it outlives `timeout` seconds of
-        running (time spent queued on the server does not count)."""
+        running (time spent queued on the server does not count). `expected_s`, how long
+        the task took before, places the first poll where the run should have ended."""
         watched = WatchedRun(run_id, created_at, anyio.Event(), since=self._clock())
         watched.queued_seen = watched.since
         self.in_flight[run_id] = watched
         try:
-            return await self._watch(watched, run, last_status, timeout, on_status, on_timeout)
+            return await self._watch(
+                watched, run, last_status, timeout, on_status, on_timeout, expected_s
+            )
         finally:
             self.in_flight.pop(run_id, None)
             self.on_change()
@@ -168,8 +172,11 @@ class RunWatcher:
         timeout: float | None,
         on_status: Callable[[RunResponse], None],
         on_timeout: Callable[[], None],
+        expected_s: float | None,
     ) -> WatchResult:
         interval = self.poll.max_interval if self.pushed else self.poll.interval
+        # The first poll at the end history expects: one read that most often finds it ended.
+        first_delay = expected_s if expected_s is not None and not self.pushed else None
         while True:
             if run is not None:
                 self._note(watched, run)
@@ -187,6 +194,8 @@ class RunWatcher:
                 final = await self._cancel_for_timeout(watched.run_id)
                 return WatchResult(final, True, _queued_s(watched, final))
             delay = interval * (1 + self._rng.uniform(-0.1, 0.1))
+            if first_delay is not None:
+                delay, first_delay = max(0.05, first_delay), None
             if remaining is not None:
                 delay = min(delay, max(0.05, remaining))
             with anyio.move_on_after(delay):
@@ -194,7 +203,7 @@ class RunWatcher:
             if watched.waker.is_set():
                 watched.waker = anyio.Event()
             # Backing off is safe: the list scan (or a webhook) spots a finished run sooner.
-            interval = min(interval * 1.5, self.poll.max_interval)
+            interval = min(interval * 2, self.poll.max_interval)
             run = await self.read(watched.run_id)
 
     def _note(self, watched: WatchedRun, run: RunResponse) -> None:

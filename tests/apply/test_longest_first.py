@@ -9,8 +9,9 @@ from batchrun.state import open_store
 
 from .conftest import Workspace
 
-# Far enough apart that polling (every 0.05 s, backing off to 0.1 s) cannot blur them.
-DURATIONS = {"a": 0.05, "b": 0.6, "c": 0.25, "d": 0.4}
+# Far enough apart that polling (every 0.05 s, backing off to 0.1 s) or a busy machine
+# cannot blur them.
+DURATIONS = {"a": 0.05, "b": 0.9, "c": 0.3, "d": 0.6}
 
 
 def _submission_order(workspace: Workspace, run_key: str | None = None) -> list[str]:
