@@ -61,3 +61,17 @@ def test_an_account_limit_is_held_to_and_queued_time_is_not_timed(simulator, wor
             assert attempt.finished_at is not None
             intervals.append((attempt.prepared_at, attempt.finished_at))
     assert _open_at_submissions_after(intervals, detected) <= ACCOUNT + MARGIN
+
+
+def test_without_an_account_limit_nothing_is_held(simulator, workspace: Workspace):
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": DURATION}]})
+    tasks = [
+        {"id": f"t{i}", "prompt": "Price", "url": f"https://shop.example/{i}"} for i in range(TASKS)
+    ]
+    spec = workspace.spec(tasks, concurrency=8)
+    assert workspace.apply(spec, sim).exit_code == 0
+    store = open_store(workspace.state)
+    batch = store.find_batch("batch")
+    assert batch is not None
+    messages = [event["message"] or "" for event in store.events(batch.id, kind="warning")]
+    assert not any("the account runs at most" in message for message in messages)
