@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import signal
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -25,35 +24,27 @@ from batchrun.client import (
     new_attempt_key,
     tag_request,
 )
-from batchrun.events import BatchEvent, EventKind, EventSink, Level
+from batchrun.events import EventKind, EventSink
 from batchrun.halt import HaltTracker
 from batchrun.redaction import Redactor
 from batchrun.scheduler.account_limit import AccountLimit
 from batchrun.scheduler.budget import Budget, reserved_steps
+from batchrun.scheduler.canceling import cancel_in_flight
+from batchrun.scheduler.emitter import Emitter
 from batchrun.scheduler.exporting import ResultsExporter
 from batchrun.scheduler.group_errors import primary_error
 from batchrun.scheduler.health import ApiHealth
-from batchrun.scheduler.options import SchedulerOptions
+from batchrun.scheduler.options import RunStats, SchedulerOptions
 from batchrun.scheduler.outcomes import Canceled, Failed, RetryLater, Succeeded, task_end
 from batchrun.scheduler.push import CompletionPush
 from batchrun.scheduler.reconcile import Reconciler, settle_time
 from batchrun.scheduler.submit_errors import SubmitFailure, classify_submit_error
-from batchrun.scheduler.throttle import Throttle
+from batchrun.scheduler.throttle import Throttle, cut_message
 from batchrun.scheduler.verdict import failure_reason, final_status, judge_attempt
 from batchrun.scheduler.watcher import RunWatcher, creation_time
 from batchrun.scheduler.work_queue import Job, WorkQueue
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import AttemptPhase, AttemptRecord, BatchRecord, StateStore, TaskState, now_utc
-
-
-@dataclass
-class RunStats:
-    """What happened in this invocation that the state does not say by itself."""
-
-    interrupted: bool = False
-    budget_exhausted: bool = False
-    halted: dict[str, Any] | None = None
-    worked: bool = False  # it submitted, watched or exported something
 
 
 class Scheduler:
@@ -81,6 +72,7 @@ class Scheduler:
         self.halt = halt or HaltTracker(None)
         self.stats = RunStats()
         self.label = f"{spec.name}/{batch.run_key}"  # names the batch in every event
+        self._emit = Emitter(store, batch.id, self.label, sink)
         self._rng = random.Random()
         self._limiter = anyio.CapacityLimiter(options.concurrency)
         self.throttle = Throttle(self._limiter, options.concurrency, on_cut=self._on_throttle_cut)
@@ -186,21 +178,7 @@ class Scheduler:
                 return
 
     async def _cancel_in_flight(self, reason: str = "canceled on interrupt") -> None:
-        runs = {run_id: watched for run_id, watched in self.watcher.in_flight.items()}
-        owners = dict(self._owners)
-        if not runs:
-            return
-        try:
-            result = await self.client.bulk_cancel_runs(list(runs))
-        except SkyvernError as exc:
-            self._emit(EventKind.WARNING, f"could not cancel runs in flight: {exc}", "warning")
-            return
-        for run_id in result.cancelled:
-            task_id = owners.get(run_id)
-            if task_id is None:
-                continue
-            self.store.cancel_task(self.batch.id, task_id, reason)
-            self._emit(EventKind.TASK_CANCELED, reason, task=task_id, run_id=run_id)
+        await cancel_in_flight(self.client, self.store, self._emit, self._owners, reason)
 
     # -- one task: re-attach or submit, watch, conclude ---------------------------------------
 
@@ -513,36 +491,5 @@ class Scheduler:
         return base * (1 + self._rng.random())
 
     def _on_throttle_cut(self, limit: int, retry_after: float | None) -> None:
-        hint = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
-        self._emit(
-            EventKind.THROTTLED,
-            f"the API is throttling us{hint}; runs in flight capped at {limit}",
-            "warning",
-            data={"limit": limit, "retry_after": retry_after},
-        )
-
-    def _emit(
-        self,
-        kind: EventKind,
-        message: str = "",
-        level: Level = "info",
-        *,
-        task: str | None = None,
-        attempt: int | None = None,
-        run_id: str | None = None,
-        status: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        event = BatchEvent(
-            kind,
-            self.label,
-            message,
-            level,
-            task=task,
-            attempt=attempt,
-            run_id=run_id,
-            status=status,
-            data=data or {},
-        )
-        self.store.add_event(self.batch.id, event)
-        self.sink.emit(event)
+        data = {"limit": limit, "retry_after": retry_after}
+        self._emit(EventKind.THROTTLED, cut_message(limit, retry_after), "warning", data=data)

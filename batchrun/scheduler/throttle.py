@@ -96,3 +96,8 @@ class Throttle:
         """Return once no pause is in force."""
         while (remaining := self.pause_remaining) > 0:
             await anyio.sleep(remaining)
+
+
+def cut_message(limit: int, retry_after: float | None) -> str:
+    hint = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
+    return f"the API is throttling us{hint}; runs in flight capped at {limit}"
