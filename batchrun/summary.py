@@ -64,6 +64,11 @@ class BatchSummary:
     state_path: Path | None = None
     # The spec file as the user named it, so printed commands can be pasted as they are.
     spec_path: Path | None = None
+    # What the tasks run by the last `apply` were expected to take, end to end, from the
+    # durations earlier instances saw (None without history); compare with wall_time_s.
+    expected_wall_time_s: float | None = None
+    # `apply --listen`: what its webhook receiver took in and relayed (None: not listening).
+    webhooks: dict[str, int] | None = None
 
     @property
     def succeeded(self) -> int:
@@ -130,8 +135,14 @@ class BatchSummary:
             "first_submitted_at": _iso(self.first_submitted_at),
             "last_finished_at": _iso(self.last_finished_at),
             "wall_time_s": round(self.wall_time_s, 3),
+            "expected_wall_time_s": (
+                round(self.expected_wall_time_s, 3)
+                if self.expected_wall_time_s is not None
+                else None
+            ),
             "active_time_s": round(self.active_time_s, 3),
             "queued_time_s": round(self.queued_time_s, 3),
+            "webhooks": dict(self.webhooks) if self.webhooks is not None else None,
             "finished": self.finished,
             "stopped": self.stopped,
             "budget_exhausted": self.budget_exhausted,

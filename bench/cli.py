@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.cases import AccountSettings, TailSettings, run_account_case, run_tail_cases
 from bench.compare import CaseResult, CaseSetup, run_case
 from bench.report import BenchSettings, command_line, render
 from bench.scale import ScalePoint, run_scale_point
@@ -52,6 +53,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--scale-concurrency", type=int, default=50)
     parser.add_argument("--skip-compare", action="store_true", help="only the scale table")
+    parser.add_argument(
+        "--tail-tasks",
+        type=int,
+        default=TailSettings.tasks,
+        help="tasks of the heavy-tail cases (first instance, history, --listen; 0 skips)",
+    )
+    parser.add_argument(
+        "--account-tasks",
+        type=int,
+        default=AccountSettings.tasks,
+        help="tasks of the account-limit case (0 skips)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--timeout", type=float, default=1800.0, help="per client run (s)")
@@ -94,7 +107,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="batchrun-bench-") as tmp:
         workdir = Path(tmp)
-        if not args.skip_compare:
+        if not args.skip_compare and args.tasks:
             durations = lognormal_durations(
                 args.tasks, median_s=args.median, sigma=args.sigma, seed=args.seed, cap_s=args.cap
             )
@@ -111,6 +124,15 @@ def main() -> None:
                 )
                 print(f"bench: {name} ({args.tasks} tasks) ...", flush=True)
                 cases.append(run_case(name, description, faults, setup))
+                write_report()
+        if not args.skip_compare:
+            if args.tail_tasks:
+                tail = TailSettings(tasks=args.tail_tasks)
+                cases += run_tail_cases(tail, args.seed, workdir, args.timeout)
+                write_report()
+            if args.account_tasks:
+                account = AccountSettings(tasks=args.account_tasks)
+                cases.append(run_account_case(account, args.seed, workdir, args.timeout))
                 write_report()
         for count in scale_points(args.scale_max):
             print(f"bench: scale, {count:,} instant tasks ...", flush=True)

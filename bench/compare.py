@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,10 @@ class CaseResult:
     ideal_wall_s: float
     batchrun: ClientRun
     sdk_loop: ClientRun
+    # The cases of `bench.cases`: the same tasks started in file order on `concurrency`
+    # slots with no overhead at all, and each target with whether this run met it.
+    zero_overhead_wall_s: float | None = None
+    targets: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,8 @@ def run_case(name: str, description: str, faults: Faults, setup: CaseSetup) -> C
     scenario = timed_scenario(setup.tasks, faults, setup.seed)
     rows = setup.workdir / f"{name}-tasks.jsonl"
     write_task_rows(setup.tasks, rows)
-    sdk = _with_simulator(scenario, setup, "sdk loop", lambda sim: _sdk_loop(sim, rows, setup))
-    ours = _with_simulator(scenario, setup, "batchrun", lambda sim: _batchrun(sim, rows, setup))
+    sdk = _with_simulator(scenario, setup, "sdk loop", lambda sim: sdk_loop(sim, rows, setup))
+    ours = _with_simulator(scenario, setup, "batchrun", lambda sim: run_batchrun(sim, rows, setup))
     return CaseResult(
         name=name,
         description=description,
@@ -89,8 +93,23 @@ def _with_simulator(
     with start_simulator(scenario, seed=setup.seed, time_scale=setup.time_scale) as sim:
         usage, succeeded = drive(sim)
         stats = sim.stats()
+    return client_run(client, usage, succeeded, stats, setup)
+
+
+def client_run(
+    client: str,
+    usage: ChildUsage,
+    succeeded: int,
+    stats: dict[str, Any],
+    setup: CaseSetup,
+    before: dict[str, Any] | None = None,
+) -> ClientRun:
+    """One client's figures from the simulator's counters (less `before`'s, when the
+    simulator served an earlier run first)."""
     if usage.exit_code not in (0, 1):  # 1: some tasks failed, which the table shows
         raise RuntimeError(f"{client} exited {usage.exit_code}: {usage.stderr_tail}")
+    if before is not None:
+        stats = _less(stats, before)
     needed = {_task_key(task): task.runs_needed for task in setup.tasks}
     paid_twice = sum(
         max(0, count - needed.get(key, 0)) for key, count in stats["creates_by_task"].items()
@@ -108,11 +127,25 @@ def _with_simulator(
     )
 
 
+def _less(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    def minus(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+        return {key: value - b.get(key, 0) for key, value in a.items() if value - b.get(key, 0)}
+
+    return {
+        **after,
+        "runs_created": after["runs_created"] - before["runs_created"],
+        "requests_total": after["requests_total"] - before["requests_total"],
+        "creates_by_task": minus(after["creates_by_task"], before["creates_by_task"]),
+        "requests_by_route": minus(after["requests_by_route"], before["requests_by_route"]),
+        "faults_injected": minus(after["faults_injected"], before["faults_injected"]),
+    }
+
+
 def _task_key(task: BenchTask) -> str:
     return f"{task.url} | {task.prompt}"  # the simulator's "same task" key
 
 
-def _sdk_loop(sim: Any, rows: Path, setup: CaseSetup) -> tuple[ChildUsage, int]:
+def sdk_loop(sim: Any, rows: Path, setup: CaseSetup) -> tuple[ChildUsage, int]:
     workdir = _fresh_dir(setup.workdir / "sdk-loop")
     out = workdir / "outputs.jsonl"
     usage = run_measured(
@@ -125,8 +158,22 @@ def _sdk_loop(sim: Any, rows: Path, setup: CaseSetup) -> tuple[ChildUsage, int]:
     return usage, _count_succeeded(out)
 
 
-def _batchrun(sim: Any, rows: Path, setup: CaseSetup) -> tuple[ChildUsage, int]:
-    workdir = _fresh_dir(setup.workdir / "batchrun")
+def run_batchrun(
+    sim: Any,
+    rows: Path,
+    setup: CaseSetup,
+    *,
+    args: Sequence[str] = (),
+    fresh: bool = True,
+    timeout: float | None = None,
+) -> tuple[ChildUsage, int]:
+    """`batchrun apply` on the tasks; `fresh=False` keeps the state of the last call (so the
+    same spec's earlier instances are its history) and starts a new instance."""
+    workdir = setup.workdir / "batchrun"
+    if fresh:
+        _fresh_dir(workdir)
+    else:
+        args = [*args, "--new"]
     scale = setup.time_scale
     spec = workdir / "bench.yaml"
     write_spec(
@@ -138,14 +185,15 @@ def _batchrun(sim: Any, rows: Path, setup: CaseSetup) -> tuple[ChildUsage, int]:
         poll_max_s=BATCHRUN_POLL_S[1] * scale,
         retry_initial_s=BATCHRUN_BACKOFF_S[0] * scale,
         retry_max_s=BATCHRUN_BACKOFF_S[1] * scale,
+        timeout_s=timeout,
     )
     usage = run_measured(
-        batchrun_apply_argv(spec, sim.base_url, workdir / "state.db"),
+        [*batchrun_apply_argv(spec, sim.base_url, workdir / "state.db"), *args],
         env={"SKYVERN_API_KEY": sim.api_key},
         cwd=workdir,
         timeout_s=setup.timeout_s,
     )
-    [run_dir] = (workdir / "results" / "bench").iterdir()
+    run_dir = max((workdir / "results" / "bench").iterdir(), key=lambda p: p.stat().st_mtime)
     return usage, _count_succeeded(run_dir / "outputs.jsonl")
 
 

@@ -168,6 +168,11 @@ def _comparison(settings: BenchSettings, cases: list[CaseResult]) -> list[str]:
         lines.append(
             f"|  | runs paid beyond need | {_paid(case.sdk_loop)} | {_paid(case.batchrun)} |  |"
         )
+        if case.zero_overhead_wall_s is not None:
+            lines.append(
+                f"|  | zero-overhead schedule, file order | {case.zero_overhead_wall_s:.1f} s "
+                "|  |  |"
+            )
     lines += ["", "Cases:", ""]
     lines += [f"- **{case.name}**: {case.description}" for case in cases]
     lines += ["", "Injected faults per client (simulator counters):", ""]
@@ -177,10 +182,20 @@ def _comparison(settings: BenchSettings, cases: list[CaseResult]) -> list[str]:
                 faults = ", ".join(f"{k} {v}" for k, v in sorted(run.faults_injected.items()))
                 routes = ", ".join(f"{k} {v}" for k, v in sorted(run.requests_by_route.items()))
                 lines.append(f"- {case.name}, {run.client}: {faults} (requests: {routes})")
+    lines += _targets(cases)
     lines += ["", "### Where batchrun does not beat the SDK loop", ""]
     lines += losses or ["On no line of this run."]
     lines.append("")
     return lines
+
+
+def _targets(cases: list[CaseResult]) -> list[str]:
+    """The targets of the cases that have them, each met or missed in this run."""
+    lines: list[str] = []
+    for case in cases:
+        for text, met in case.targets:
+            lines.append(f"- {case.name}: {text}: **{'met' if met else 'MISSED'}**")
+    return ["", "Targets:", "", *lines] if lines else []
 
 
 def _paid(run: ClientRun) -> str:

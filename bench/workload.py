@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from batchrun.scheduler.history import schedule_wall_s
+
 SITE = "https://shop.example"
 # Templates over a row's `n`: compact rows keep 100,000 tasks under for_each's 10 MB cap.
 URL_TEMPLATE = SITE + "/item/{n}"
@@ -80,6 +82,18 @@ def ideal_wall_s(tasks: list[BenchTask], concurrency: int, time_scale: float) ->
     return max(total / concurrency, longest) * time_scale
 
 
+def ideal_sum_s(tasks: list[BenchTask], concurrency: int, time_scale: float) -> float:
+    """sum(durations) / concurrency alone, in real s: what a perfect order would reach."""
+    return sum(task.duration_s * task.runs_needed for task in tasks) / concurrency * time_scale
+
+
+def zero_overhead_wall_s(tasks: list[BenchTask], concurrency: int, time_scale: float) -> float:
+    """The tasks started in file order, each as soon as a slot frees, noticed at once and
+    with nothing else to do: what any client keeping that order can reach at best."""
+    durations = (task.duration_s * task.runs_needed * time_scale for task in tasks)
+    return schedule_wall_s(durations, concurrency)
+
+
 def timed_scenario(tasks: list[BenchTask], faults: Faults, seed: int) -> dict[str, Any]:
     """One rule per task: its duration, and `failed` on its first run if it fails once."""
     rules = [
@@ -128,6 +142,7 @@ def write_spec(
     poll_max_s: float,
     retry_initial_s: float,
     retry_max_s: float,
+    timeout_s: float | None = None,
 ) -> None:
     """A batchrun spec with one task per row of `rows` (`for_each` over the JSONL)."""
     document = {
@@ -141,6 +156,7 @@ def write_spec(
         },
         "results": str(results),
         "defaults": {"engine": ENGINE},
+        **({"timeout": f"{timeout_s:g}s"} if timeout_s is not None else {}),
         "tasks": [
             {
                 "id": "{id}",

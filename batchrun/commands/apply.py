@@ -32,6 +32,7 @@ from batchrun.errors import UsageError
 from batchrun.inspection import select_tasks
 from batchrun.ops.apply import ApplyOptions, apply
 from batchrun.ops.context import api_key_secrets
+from batchrun.scheduler.push import ListenOptions
 
 
 @click.command("apply")
@@ -98,6 +99,27 @@ from batchrun.ops.context import api_key_secrets
     metavar="KEY",
     help="At the end, write diff.json beside outputs.jsonl: this instance against KEY.",
 )
+@click.option(
+    "--order",
+    type=click.Choice(["longest", "spec"]),
+    default="longest",
+    show_default=True,
+    help="longest: start first the tasks earlier instances of the spec saw take longest "
+    "(the batch's tail ends sooner); spec: the spec's order.",
+)
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Serve a webhook receiver (port 0: any free port) and have each run report its end "
+    "to it, instead of finding ends by polling (which goes on slowly as the fallback). "
+    "Loopback by default (PORT alone); another address needs --public-url.",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="With --listen: the origin Skyvern reaches the receiver at (a tunnel or proxy), "
+    "e.g. https://hooks.example.com.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings, errors and the summary.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html at the end.")
 @spec_input_options
@@ -123,6 +145,9 @@ def apply_command(
     halt_on_rate: float | None,
     halt_mode: str | None,
     diff_from: str | None,
+    order: str,
+    listen: str | None,
+    public_url: str | None,
     quiet: bool,
     no_report: bool,
 ) -> None:
@@ -140,6 +165,9 @@ def apply_command(
         raise UsageError("--sim and --api-url exclude each other")
     if run_key is not None and new:
         raise UsageError("--run and --new exclude each other")
+    if public_url is not None and listen is None:
+        raise UsageError("--public-url goes with --listen")
+    listen_options = ListenOptions.parse(listen, public_url) if listen is not None else None
     spec = load(spec_path)
     shard = shard_from(shards, shard_index)
     if shard is not None and (run_key is None or new):
@@ -161,6 +189,8 @@ def apply_command(
         halt_on_rate=halt_on_rate,
         halt_mode=halt_mode,
         diff_from=diff_from,
+        order=order,
+        listen=listen_options,
     )
     with ExitStack() as stack:
         if sim:

@@ -8,6 +8,7 @@ computed from the state.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,13 @@ from batchrun.ops.results import (
 )
 from batchrun.redaction import Redactor
 from batchrun.scheduler import ResultsExporter, RunStats, Scheduler, SchedulerOptions
+from batchrun.scheduler.history import (
+    expected_durations,
+    longest_first,
+    schedule_wall_s,
+    with_estimates,
+)
+from batchrun.scheduler.push import CompletionPush, ListenOptions
 from batchrun.scheduler.work_queue import Job
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import BatchLock, BatchRecord, StateStore, TaskSync, now_utc
@@ -58,6 +66,10 @@ class ApplyOptions:
     halt_on_rate: float | None = None
     halt_mode: str | None = None
     diff_from: str | None = None  # write diff.json against this instance at the end
+    # "longest": start the tasks earlier instances saw take longest first; "spec": file order.
+    order: str = "longest"
+    # `--listen`: serve a webhook receiver and have every run report its end to it.
+    listen: ListenOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ async def apply_async(
         mode=options.halt_mode,
     )
     secrets = api_key_secrets(spec) | {access.api_key}
+    push = CompletionPush(options.listen, api_key=access.api_key) if options.listen else None
     with BatchContext.open(location, create=True, secrets=secrets) as ctx:
         batch, run_key = _instance(ctx.store, spec, options)
         diff_base = find_instance(ctx.store, spec, options.diff_from) if options.diff_from else None
@@ -118,11 +131,18 @@ async def apply_async(
                     # the API is down. Otherwise: is it there, is the key good, before any
                     # instance is created or anything is paid for?
                     await _check_access(client)
-                if batch is None:
-                    batch = ctx.store.create_batch(spec.name, run_key, str(spec.path))
-                return await _run(
-                    ctx, batch, client, sink, options, planned, unexported, halt, diff_base
-                )
+                try:
+                    if push is not None:
+                        push.bind()  # a taken port fails here, before anything is created
+                    if batch is None:
+                        batch = ctx.store.create_batch(spec.name, run_key, str(spec.path))
+                    return await _run(
+                        ctx, batch, client, sink, options, planned, unexported, halt, diff_base,
+                        push,
+                    )  # fmt: skip
+                finally:
+                    if push is not None:
+                        push.receiver.close()
 
 
 def _instance(
@@ -180,6 +200,7 @@ async def _run(
     unexported: list[str],
     halt: HaltPolicyValue | None,
     diff_base: BatchRecord | None,
+    push: CompletionPush | None,
 ) -> ApplyResult:
     spec, store, location = ctx.spec, ctx.store, ctx.location
     started = time.monotonic()
@@ -189,6 +210,7 @@ async def _run(
     move_removed_tasks(results, [i.task_id for i in planned if i.action == Action.REMOVE])
     jobs, tries = _jobs(store, batch, planned)
     concurrency = options.concurrency or spec.concurrency
+    jobs, expected_wall = _order(store, spec.name, jobs, options.order, concurrency)
     redactor = Redactor(ctx.secrets)
     label = f"{spec.name}/{batch.run_key}"
     exporter = ResultsExporter(
@@ -218,6 +240,7 @@ async def _run(
         ),
         redactor,
         HaltTracker(halt),
+        push,
     )
     counts = {action: 0 for action in Action}
     for item in planned:
@@ -232,6 +255,8 @@ async def _run(
             "skipped": counts[Action.SKIP] + counts[Action.KEEP],
             "removed": counts[Action.REMOVE],
             "concurrency": concurrency,
+            "order": options.order,
+            "expected_wall_time_s": expected_wall,
             "run_key": batch.run_key,
             "state_path": str(location.state_path),
         },
@@ -260,6 +285,11 @@ async def _run(
         results_dir=results.path,
         spec_path=spec.path,
         state_path=location.state_path,
+    )
+    summary = dataclasses.replace(
+        summary,
+        expected_wall_time_s=expected_wall,
+        webhooks=push.stats() if push is not None else None,
     )
     store.add_event(
         batch.id,
@@ -328,6 +358,22 @@ def _jobs(
             delay = max(0.0, (row.next_attempt_at - now).total_seconds())
         jobs.append(Job(item.task, open_attempts.get(item.task_id), delay))
     return jobs, tries
+
+
+def _order(
+    store: StateStore, spec_name: str, jobs: list[Job], order: str, concurrency: int
+) -> tuple[list[Job], float | None]:
+    """The jobs in the order they start, and the wall time history expects of them."""
+    ids = [job.task.id for job in jobs]
+    known = expected_durations(store, spec_name, ids) if jobs else {}
+    expected = with_estimates(ids, known)
+    jobs = [dataclasses.replace(job, expected_s=known.get(job.task.id)) for job in jobs]
+    if order == "longest":
+        jobs = longest_first(jobs, expected)
+    if not expected:
+        return jobs, None
+    wall = schedule_wall_s((expected[job.task.id] for job in jobs), concurrency)
+    return jobs, round(wall, 3)
 
 
 def _stopped(stats: RunStats, error: BatchrunError | None) -> dict[str, object] | None:

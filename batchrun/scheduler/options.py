@@ -1,8 +1,10 @@
-"""How one `apply` invocation runs: the knobs the command line and the Python API set."""
+"""How one `apply` invocation runs: the knobs the command line and the Python API set, and
+what it did that the state does not say."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,13 @@ class SchedulerOptions:
     api_down_after_s: float = 300.0
     export_workers: int = 4
     handle_signals: bool = True
+
+
+@dataclass
+class RunStats:
+    """What happened in this invocation that the state does not say by itself."""
+
+    interrupted: bool = False
+    budget_exhausted: bool = False
+    halted: dict[str, Any] | None = None
+    worked: bool = False  # it submitted, watched or exported something

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import signal
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -25,33 +24,27 @@ from batchrun.client import (
     new_attempt_key,
     tag_request,
 )
-from batchrun.errors import BatchrunError
-from batchrun.events import BatchEvent, EventKind, EventSink, Level
+from batchrun.events import EventKind, EventSink
 from batchrun.halt import HaltTracker
 from batchrun.redaction import Redactor
+from batchrun.scheduler.account_limit import AccountLimit
 from batchrun.scheduler.budget import Budget, reserved_steps
+from batchrun.scheduler.canceling import cancel_in_flight
+from batchrun.scheduler.emitter import Emitter
 from batchrun.scheduler.exporting import ResultsExporter
+from batchrun.scheduler.group_errors import primary_error
 from batchrun.scheduler.health import ApiHealth
-from batchrun.scheduler.options import SchedulerOptions
+from batchrun.scheduler.options import RunStats, SchedulerOptions
 from batchrun.scheduler.outcomes import Canceled, Failed, RetryLater, Succeeded, task_end
+from batchrun.scheduler.push import CompletionPush
 from batchrun.scheduler.reconcile import Reconciler, settle_time
 from batchrun.scheduler.submit_errors import SubmitFailure, classify_submit_error
-from batchrun.scheduler.throttle import Throttle
+from batchrun.scheduler.throttle import Throttle, cut_message
 from batchrun.scheduler.verdict import failure_reason, final_status, judge_attempt
 from batchrun.scheduler.watcher import RunWatcher, creation_time
 from batchrun.scheduler.work_queue import Job, WorkQueue
 from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import AttemptPhase, AttemptRecord, BatchRecord, StateStore, TaskState, now_utc
-
-
-@dataclass
-class RunStats:
-    """What happened in this invocation that the state does not say by itself."""
-
-    interrupted: bool = False
-    budget_exhausted: bool = False
-    halted: dict[str, Any] | None = None
-    worked: bool = False  # it submitted, watched or exported something
 
 
 class Scheduler:
@@ -66,6 +59,7 @@ class Scheduler:
         options: SchedulerOptions,
         redactor: Redactor,
         halt: HaltTracker | None = None,
+        push: CompletionPush | None = None,
     ) -> None:
         self.spec = spec
         self.batch = batch
@@ -78,6 +72,7 @@ class Scheduler:
         self.halt = halt or HaltTracker(None)
         self.stats = RunStats()
         self.label = f"{spec.name}/{batch.run_key}"  # names the batch in every event
+        self._emit = Emitter(store, batch.id, self.label, sink)
         self._rng = random.Random()
         self._limiter = anyio.CapacityLimiter(options.concurrency)
         self.throttle = Throttle(self._limiter, options.concurrency, on_cut=self._on_throttle_cut)
@@ -88,11 +83,29 @@ class Scheduler:
             store, batch.id, max_runs=spec.budget_max_runs, max_steps=spec.budget_max_steps
         )
         self.watcher = RunWatcher(client, self.health, spec.poll, rng=self._rng)
+        self.account = AccountLimit(
+            self.throttle,
+            options.concurrency,
+            # A run normally leaves the queue within seconds; two polls' worth still queued
+            # is the account holding it.
+            hold_s=max(2 * spec.poll.interval, 0.1),
+            warn=lambda message, data: self._emit(EventKind.WARNING, message, "warning", data=data),
+        )
+        self.watcher.on_change = lambda: self.account.update(
+            self.watcher.in_flight.values(), self.watcher.ended_spans
+        )
         self.reconciler = Reconciler(client, store, batch.id, self.health, backoff=self._backoff)
         self._queue = WorkQueue(per_host=spec.per_host_concurrency)
         self._tries: dict[str, int] = {}
         self._owners: dict[str, str] = {}  # run id -> task id, for the runs in flight
         self._stopping = False
+        self.push = push
+        if push is not None:
+            self.watcher.pushed = True  # polls and scans only as the fallback, slowly
+            push.attach(
+                self.watcher.wake,
+                lambda message: self._emit(EventKind.WARNING, f"webhooks: {message}", "warning"),
+            )
 
     # -- the whole invocation ----------------------------------------------------------------
 
@@ -111,7 +124,11 @@ class Scheduler:
                     outer.start_soon(self._watch_signals, outer.cancel_scope)
                 outer.start_soon(self.exporter.write_tables_periodically)
                 outer.start_soon(self.watcher.scan_finished_runs)
+                if self.push is not None:
+                    await outer.start(self.push.serve)
                 await self._run_workers()
+                if self.push is not None:
+                    await self.push.stop()  # relays still pending get their grace
                 outer.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise primary_error(group) from None
@@ -161,21 +178,7 @@ class Scheduler:
                 return
 
     async def _cancel_in_flight(self, reason: str = "canceled on interrupt") -> None:
-        runs = {run_id: watched for run_id, watched in self.watcher.in_flight.items()}
-        owners = dict(self._owners)
-        if not runs:
-            return
-        try:
-            result = await self.client.bulk_cancel_runs(list(runs))
-        except SkyvernError as exc:
-            self._emit(EventKind.WARNING, f"could not cancel runs in flight: {exc}", "warning")
-            return
-        for run_id in result.cancelled:
-            task_id = owners.get(run_id)
-            if task_id is None:
-                continue
-            self.store.cancel_task(self.batch.id, task_id, reason)
-            self._emit(EventKind.TASK_CANCELED, reason, task=task_id, run_id=run_id)
+        await cancel_in_flight(self.client, self.store, self._emit, self._owners, reason)
 
     # -- one task: re-attach or submit, watch, conclude ---------------------------------------
 
@@ -209,6 +212,9 @@ class Scheduler:
         run_id = run.run_id if run is not None else attempt.run_id
         assert run_id is not None
         self._owners[run_id] = task.id
+        if self.push is not None:
+            spec_request = task.requests[min(attempt.number, len(task.requests)) - 1]
+            self.push.expect(run_id, spec_request.body.get("webhook_url"))
         try:
             result = await self.watcher.watch(
                 run_id,
@@ -217,6 +223,7 @@ class Scheduler:
                 last_status=str(run.status) if run is not None else attempt.status,
                 timeout=task.timeout,
                 on_status=lambda seen: self._progress(task, attempt, seen),
+                expected_s=job.expected_s,
                 on_timeout=lambda: self._emit(
                     EventKind.WARNING,
                     f"attempt exceeded its timeout of {task.timeout:g}s; canceling the run",
@@ -255,6 +262,8 @@ class Scheduler:
         key = new_attempt_key()
         body = tag_request(request.body, kind=task.kind, key=key, label=task.id)
         stored = tag_request(redacted.body, kind=task.kind, key=key, label=task.id)
+        if self.push is not None:
+            body = self.push.route(body)  # only as sent: `stored` keeps the spec's own
         reserved = reserved_steps(request.body, request.headers)
         if self._over_budget(reserved):
             return None
@@ -429,9 +438,9 @@ class Scheduler:
             "attempt": attempt.number,
             "run_id": run.run_id,
             "status": status,
+            # Time on the server's queue (the account's limit), apart from the run's own time.
+            "data": {"queued_s": round(queued_s, 2)},
         }
-        if queued_s >= 1.0:
-            common["data"] = {"queued_s": round(queued_s, 1)}
         match outcome:
             case Succeeded():
                 self._emit(EventKind.TASK_SUCCEEDED, "succeeded", **common)
@@ -439,7 +448,7 @@ class Scheduler:
                 await self._ended(task.id, "succeeded", None)
             case RetryLater(next_at, reason):
                 delay = max(0.0, (next_at - now_utc()).total_seconds())
-                common["data"] = {**common.get("data", {}), "delay_s": delay, "reason": reason}
+                common["data"] |= {"delay_s": delay, "reason": reason}
                 self._emit(
                     EventKind.RETRY_SCHEDULED,
                     f"{reason}; retrying in {delay:.1f}s",
@@ -482,54 +491,5 @@ class Scheduler:
         return base * (1 + self._rng.random())
 
     def _on_throttle_cut(self, limit: int, retry_after: float | None) -> None:
-        hint = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
-        self._emit(
-            EventKind.THROTTLED,
-            f"the API is throttling us{hint}; runs in flight capped at {limit}",
-            "warning",
-            data={"limit": limit, "retry_after": retry_after},
-        )
-
-    def _emit(
-        self,
-        kind: EventKind,
-        message: str = "",
-        level: Level = "info",
-        *,
-        task: str | None = None,
-        attempt: int | None = None,
-        run_id: str | None = None,
-        status: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> None:
-        event = BatchEvent(
-            kind,
-            self.label,
-            message,
-            level,
-            task=task,
-            attempt=attempt,
-            run_id=run_id,
-            status=status,
-            data=data or {},
-        )
-        self.store.add_event(self.batch.id, event)
-        self.sink.emit(event)
-
-
-def primary_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error worth reporting out of a task group's bundle: ours first, then any other."""
-    leaves: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            leaves.append(error)
-
-    collect(group)
-    for error in leaves:
-        if isinstance(error, BatchrunError):
-            return error
-    return leaves[0]
+        data = {"limit": limit, "retry_after": retry_after}
+        self._emit(EventKind.THROTTLED, cut_message(limit, retry_after), "warning", data=data)

@@ -4,6 +4,10 @@ A 429 (often without `Retry-After`) or a 503 is a signal about the account or th
 not about one task, so every caller reacts: new work pauses until the hint (or a growing
 backoff) has passed, and the number of runs allowed in flight is cut multiplicatively, then
 recovers by one after each stretch of quiet (AIMD, as TCP does).
+
+A ceiling set from outside (the account's own concurrency, see `account_limit`) bounds the
+window without being part of it: the window keeps its AIMD value, the limiter gets the lower
+of the two, so neither mechanism undoes the other.
 """
 
 from __future__ import annotations
@@ -38,10 +42,28 @@ class Throttle:
         self._backoff = MIN_BACKOFF_S
         self._last_cut = float("-inf")
         self._quiet_successes = 0
+        self._window = maximum
+        self._ceiling: int | None = None
 
     @property
     def limit(self) -> int:
         return int(self._limiter.total_tokens)
+
+    @property
+    def window(self) -> int:
+        """The AIMD window alone, whatever the ceiling."""
+        return self._window
+
+    def set_ceiling(self, ceiling: int | None) -> None:
+        """Bound the runs in flight by `ceiling` too (None: no bound beyond the window)."""
+        self._ceiling = ceiling
+        self._apply()
+
+    def _apply(self) -> None:
+        target = self._window if self._ceiling is None else min(self._window, self._ceiling)
+        target = max(1, target)
+        if target != self.limit:
+            self._limiter.total_tokens = target
 
     def hit(self, retry_after: float | None) -> None:
         """The API answered 429 or 503: pause new requests and shrink the window."""
@@ -52,19 +74,19 @@ class Throttle:
         self._quiet_successes = 0
         if now - self._last_cut >= CUT_SPACING_S:
             self._last_cut = now
-            new_limit = max(1, int(self.limit * CUT_FACTOR))
-            if new_limit != self.limit:
-                self._limiter.total_tokens = new_limit
+            self._window = max(1, int(self.limit * CUT_FACTOR))
+            self._apply()
             if self._on_cut is not None:
-                self._on_cut(new_limit, retry_after)
+                self._on_cut(self.limit, retry_after)
 
     def success(self) -> None:
         """A request went through: after a quiet stretch, allow one more run in flight."""
         self._backoff = MIN_BACKOFF_S
         self._quiet_successes += 1
-        if self.limit < self._maximum and self._quiet_successes >= max(4, self.limit):
+        if self._window < self._maximum and self._quiet_successes >= max(4, self._window):
             self._quiet_successes = 0
-            self._limiter.total_tokens = self.limit + 1
+            self._window += 1
+            self._apply()
 
     @property
     def pause_remaining(self) -> float:
@@ -74,3 +96,8 @@ class Throttle:
         """Return once no pause is in force."""
         while (remaining := self.pause_remaining) > 0:
             await anyio.sleep(remaining)
+
+
+def cut_message(limit: int, retry_after: float | None) -> str:
+    hint = f", Retry-After {retry_after:g}s" if retry_after is not None else ""
+    return f"the API is throttling us{hint}; runs in flight capped at {limit}"

@@ -1,7 +1,7 @@
 """Watching runs to their end: per-run polls, one list scan for all runs in flight, wake-ups
 pushed by webhook, and canceling a run that outlives its attempt's timeout.
 
-A run's own poll backs off (interval x1.5 up to `max_interval`) because the finished-runs
+A run's own poll backs off (interval x2 up to `max_interval`) because the finished-runs
 scan spots most ends much sooner: one `GET /v1/runs` covers every run in flight, and it runs
 about as often as a run is expected to end (from the durations seen so far and the number
 in flight), bounded between 0.25 s and the poll interval. A webhook delivery, when `apply`
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ MIN_SCAN_INTERVAL_S = 0.25
 # Statuses of a run that has not started working yet: time spent in them is the server's
 # queue (an account at its concurrency limit), not the attempt's own time.
 NOT_STARTED = frozenset({"created", "queued"})
+ENDED_SPANS = 50
 
 
 @dataclass
@@ -48,7 +50,9 @@ class WatchedRun:
     run_id: str
     created_at: datetime  # by the server's clock when known, else ours minus the skew
     waker: anyio.Event
+    since: float  # when watching began (monotonic)
     started_at: datetime | None = None  # when it began working (left the queue)
+    queued_seen: float = 0.0  # the last time (monotonic) it was read still not started
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ class RunWatcher:
         self._rng = rng or random.Random()
         self._clock = clock
         self._durations: list[float] = []  # seconds from creation to end, runs seen ending
+        # Called when a run in flight starts or ends, and after every scan (the account
+        # limit re-evaluates from `in_flight`).
+        self.on_change: Callable[[], None] = lambda: None
+        # With webhooks pushing run ends, polls and scans are only the fallback: slow.
+        self.pushed = False
+        # (started, finished) by the server's clock of the runs seen ending last: how many
+        # the account really ran at once, free of our polls' lag.
+        self.ended_spans: deque[tuple[datetime, datetime]] = deque(maxlen=ENDED_SPANS)
 
     # -- wake-ups ------------------------------------------------------------------------
 
@@ -86,6 +98,8 @@ class RunWatcher:
 
     def scan_interval(self) -> float:
         """About the time between two run ends, from what has been seen so far."""
+        if self.pushed:
+            return self.poll.max_interval  # webhooks tell of ends; the scan is the fallback
         if not self._durations or not self.in_flight:
             return max(MIN_SCAN_INTERVAL_S, self.poll.interval / 2)
         recent = self._durations[-50:]
@@ -101,8 +115,9 @@ class RunWatcher:
         """
         while True:
             await anyio.sleep(self.scan_interval())
-            if len(self.in_flight) < 2:
-                continue
+            self.on_change()  # runs held in the queue age between reads
+            if not self.in_flight:
+                continue  # (with one run in flight the scan costs what its poll would)
             oldest = min(run.created_at for run in self.in_flight.values())
             try:
                 for page in range(1, LIST_SCAN_PAGES + 1):
@@ -133,15 +148,21 @@ class RunWatcher:
         timeout: float | None,
         on_status: Callable[[RunResponse], None],
         on_timeout: Callable[[], None],
+        expected_s: float | None = None,
     ) -> WatchResult:
         """Poll a run to its end; cancel it remotely if it outlives `timeout` seconds of
-        running (time spent queued on the server does not count)."""
-        watched = WatchedRun(run_id, created_at, anyio.Event())
+        running (time spent queued on the server does not count). `expected_s`, how long
+        the task took before, places the first poll where the run should have ended."""
+        watched = WatchedRun(run_id, created_at, anyio.Event(), since=self._clock())
+        watched.queued_seen = watched.since
         self.in_flight[run_id] = watched
         try:
-            return await self._watch(watched, run, last_status, timeout, on_status, on_timeout)
+            return await self._watch(
+                watched, run, last_status, timeout, on_status, on_timeout, expected_s
+            )
         finally:
             self.in_flight.pop(run_id, None)
+            self.on_change()
 
     async def _watch(
         self,
@@ -151,13 +172,18 @@ class RunWatcher:
         timeout: float | None,
         on_status: Callable[[RunResponse], None],
         on_timeout: Callable[[], None],
+        expected_s: float | None,
     ) -> WatchResult:
-        interval = self.poll.interval
+        interval = self.poll.max_interval if self.pushed else self.poll.interval
+        # The first poll at the end history expects: one read that most often finds it ended.
+        first_delay = expected_s if expected_s is not None and not self.pushed else None
         while True:
             if run is not None:
                 self._note(watched, run)
                 if run.is_final:
                     self._durations.append(_age(watched.created_at, run))
+                    if run.started_at is not None and run.finished_at is not None:
+                        self.ended_spans.append((run.started_at, run.finished_at))
                     return WatchResult(run, False, _queued_s(watched, run))
                 if str(run.status) != status:
                     status = str(run.status)
@@ -168,6 +194,8 @@ class RunWatcher:
                 final = await self._cancel_for_timeout(watched.run_id)
                 return WatchResult(final, True, _queued_s(watched, final))
             delay = interval * (1 + self._rng.uniform(-0.1, 0.1))
+            if first_delay is not None:
+                delay, first_delay = max(0.05, first_delay), None
             if remaining is not None:
                 delay = min(delay, max(0.05, remaining))
             with anyio.move_on_after(delay):
@@ -175,15 +203,20 @@ class RunWatcher:
             if watched.waker.is_set():
                 watched.waker = anyio.Event()
             # Backing off is safe: the list scan (or a webhook) spots a finished run sooner.
-            interval = min(interval * 1.5, self.poll.max_interval)
+            interval = min(interval * 2, self.poll.max_interval)
             run = await self.read(watched.run_id)
 
     def _note(self, watched: WatchedRun, run: RunResponse) -> None:
         if run.created_at is not None:
             watched.created_at = run.created_at
-        if watched.started_at is None and str(run.status) not in NOT_STARTED:
-            now = now_utc()
-            watched.started_at = min(run.started_at, now) if run.started_at else now
+        if watched.started_at is not None:
+            return
+        if str(run.status) in NOT_STARTED:
+            watched.queued_seen = self._clock()
+            return
+        now = now_utc()
+        watched.started_at = min(run.started_at, now) if run.started_at else now
+        self.on_change()
 
     async def read(self, run_id: str) -> RunResponse | None:
         """One read of the run; a transient failure is a skipped read (None), a run the

@@ -30,6 +30,7 @@ class Job:
     # re-attach to its run, or look it up, before anything is submitted again.
     open_attempt: AttemptRecord | None = None
     delay_s: float = 0.0  # a retry wait still to run out before it starts
+    expected_s: float | None = None  # how long its last run took in an earlier instance
 
 
 class WorkQueue:

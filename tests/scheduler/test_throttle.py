@@ -59,3 +59,20 @@ def test_a_pause_honours_retry_after_and_grows_without_it() -> None:
     assert throttle.pause_remaining == 4.0
     clock.now += 4.0
     assert throttle.pause_remaining == 0.0
+
+
+def test_a_ceiling_bounds_the_window_without_changing_it() -> None:
+    clock = FakeClock()
+    limiter = anyio.CapacityLimiter(10)
+    throttle = Throttle(limiter, 10, clock=clock)
+    throttle.set_ceiling(4)
+    assert throttle.limit == 4 and throttle.window == 10
+    for _ in range(100):
+        throttle.success()
+    assert throttle.limit == 4  # quiet does not lift the account's ceiling
+    throttle.hit(None)
+    assert throttle.limit == 2 and throttle.window == 2  # a cut starts from what is in flight
+    throttle.set_ceiling(None)
+    for _ in range(100):
+        throttle.success()
+    assert throttle.limit == 10
