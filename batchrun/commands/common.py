@@ -227,10 +227,11 @@ def echo_location(location: BatchLocation, run_key: str | None, *, err: bool = F
     click.echo(f"state {location.state_path} · instance {instance}", err=err)
 
 
-class RateType(click.ParamType):
-    """A share of the ended tasks: 30% or 0.3."""
+class _ParsedType(click.ParamType):
+    """A value written as in a spec, parsed by the spec's own parser."""
 
-    name = "RATE"
+    def parse(self, value: Any) -> float:
+        raise NotImplementedError
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -238,22 +239,27 @@ class RateType(click.ParamType):
         if isinstance(value, float):
             return value
         try:
-            return parse_rate(str(value))
+            return self.parse(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
 
-class DurationType(click.ParamType):
+class RateType(_ParsedType):
+    """A share of the ended tasks: 30% or 0.3."""
+
+    name = "RATE"
+
+    def parse(self, value: Any) -> float:
+        return parse_rate(str(value))
+
+
+class DurationType(_ParsedType):
     """A duration as the spec writes it: 90, 90s, 10m, 1h."""
 
     name = "DURATION"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
+    def parse(self, value: Any) -> float:
         try:
             return parse_duration(value)
         except ValueError as exc:
-            self.fail(f"{value!r} is not a duration ({exc})", param, ctx)
+            raise ValueError(f"{value!r} is not a duration ({exc})") from None
