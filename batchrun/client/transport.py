@@ -28,6 +28,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
+from batchrun.client.pool import use_lean_pool
 from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
@@ -137,6 +138,7 @@ class ApiTransport:
             timeout=timeout,
             limits=POOL_LIMITS,
         )
+        use_lean_pool(self._http)
 
     def api_url(self, path: str) -> httpx.URL:
         return self.base_url.join(path.lstrip("/"))
