@@ -23,7 +23,7 @@ TASK = {"prompt": "find the price", "url": "https://shop.test/item"}
 async def test_the_client_uses_the_lean_pool_and_stays_within_its_limit(simulator) -> None:
     sim = simulator({"seed": 3, "rules": [{"match": {}, "duration": 0}]})
     async with client_for(sim) as client:
-        pool = client._transport._http._transport._pool  # noqa: SLF001 - what is checked
+        pool = client._transport._http._transport._pool
         assert type(pool) is LeanConnectionPool
         runs = [await client.run_task(TASK) for _ in range(5)]
         seen: list[str] = []
