@@ -195,6 +195,7 @@ class AttemptTable(BatchTable):
         stamp = now_utc()
         steps = step_count or 0
         final = end.state != TaskState.RETRY_WAIT
+        response_text = dumps(response) if response is not None else None
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE attempts SET phase = ?, status = ?, step_count = ?, failure_reason = ?, "
@@ -204,7 +205,10 @@ class AttemptTable(BatchTable):
                     status,
                     step_count,
                     failure_reason,
-                    dumps(response) if response is not None else None,
+                    # A final attempt's response is the task's `run_response_json` (set below):
+                    # kept once, there. An attempt that will be retried keeps its own, since
+                    # the task's is replaced by the next attempt's.
+                    None if final else response_text,
                     ts(stamp),
                     attempt.id,
                 ),
@@ -229,7 +233,7 @@ class AttemptTable(BatchTable):
                     status,
                     step_count,
                     steps,
-                    dumps(response) if response is not None else None,
+                    response_text,
                     ts(stamp),
                     response.get("app_url") if response else None,
                     queued_s,
