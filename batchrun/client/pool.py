@@ -73,7 +73,8 @@ class LeanConnectionPool(httpcore.AsyncConnectionPool):
         index = 0
         while index < len(connections):
             connection = connections[index]
-            if connection.can_handle_request(origin) and connection.is_available():
+            # is_available first: a state check, where can_handle_request compares origins.
+            if connection.is_available() and connection.can_handle_request(origin):
                 if connection.has_expired():
                     connections.pop(index)
                     closing.append(connection)

@@ -121,7 +121,14 @@ class ResultsExporter:
     async def write_tables(self) -> None:
         started = time.monotonic()
         self._dirty = False
-        self.results.write_tables(self.store.task_records(self.batch.id))
+        # Unchanged since the tables were written (a finished batch applied again): keep them.
+        fingerprint = self.store.tables_fingerprint(self.batch.id)
+        written = self.store.tables_written(self.batch.id)
+        if written != (fingerprint, self.results.tables_mtime_ns()):
+            self.results.write_tables(self.store.table_rows(self.batch.id))
+            mtime = self.results.tables_mtime_ns()
+            if mtime is not None:
+                self.store.record_tables_written(self.batch.id, fingerprint, mtime)
         self._tables_cost_s = time.monotonic() - started
 
     def _warn(self, task_id: str, message: str) -> None:

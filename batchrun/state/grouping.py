@@ -5,9 +5,12 @@ about 2 ms of CPU and one fsync per task. While `grouped_writes` is active:
 
 - a transition opens the group's transaction if none is open (BEGIN IMMEDIATE) and runs in a
   savepoint of it, so a transition that fails is undone alone;
-- the group is committed when it is `window_s` old (checked by each transition and by a
-  timer on the event loop, so that a quiet batch does not hold the write lock), when a
-  caller needs a sync, and when the group ends;
+- the group is committed at the event loop's next turn (`window_s` = 0: the transitions
+  of one turn share a transaction) or when it is `window_s` old, checked by each transition
+  and by a timer, so that the write lock is never held for long: `batchrun cancel` writes
+  to the same file while `apply` runs, and must not wait behind a long group (nor `apply`
+  miss, for a long while, the cancellations it wrote);
+- a group is also committed when a caller needs a sync, and when the group ends;
 - `sync()` returns once everything written so far is committed and on disk. Callers that
   arrive within `sync_window_s` of each other share one commit and one fsync of the WAL:
   each awaits the same future, resolved (or failed) by that one commit.
@@ -18,7 +21,8 @@ and only then returns, so its create request can go out.
 Why fsync the WAL ourselves: SQLite refuses to change `synchronous` inside a transaction,
 and the group's transaction was opened before anyone knew a key would join it. In WAL mode a
 commit at `synchronous=NORMAL` has written its frames to the -wal file; an fsync of that
-file afterwards is exactly what `synchronous=FULL` would have done at the commit.
+file afterwards is exactly what `synchronous=FULL` would have done at the commit. The fsync
+runs in a thread, so the keys written meanwhile gather into the next group.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class GroupedWrites:
         self._wal_path = Path(f"{path}-wal")
         self._wal_fd: int | None = None
         self.grouping = False
-        self._window_s = 0.2
+        self._window_s = 0.0
         self._sync_window_s = DEFAULT_SYNC_WINDOW_S
         self._group_started: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -54,7 +58,7 @@ class GroupedWrites:
 
     @contextmanager
     def grouped_writes(
-        self, *, window_s: float = 0.2, sync_window_s: float | None = None
+        self, *, window_s: float = 0.0, sync_window_s: float | None = None
     ) -> Iterator[None]:
         """Group transitions and syncs while inside (call it from the event loop).
 
@@ -89,7 +93,7 @@ class GroupedWrites:
             self._raw.execute(f"RELEASE {_SAVEPOINT}")
             raise
         self._raw.execute(f"RELEASE {_SAVEPOINT}")
-        if time.monotonic() - self._group_started >= self._window_s:
+        if self._window_s and time.monotonic() - self._group_started >= self._window_s:
             self.commit_group()
 
     async def sync(self) -> None:
@@ -116,6 +120,9 @@ class GroupedWrites:
                 self._group_started = None
                 self._raw.execute("COMMIT")
             if waiters is not None:
+                if self.grouping and self._loop is not None:
+                    self._fsync_in_background(waiters, self._loop)
+                    return
                 self._fsync_wal()
         except BaseException as error:
             if self._raw.in_transaction:
@@ -126,6 +133,28 @@ class GroupedWrites:
             raise
         if waiters is not None and not waiters.done():
             waiters.set_result(None)
+
+    def _fsync_in_background(
+        self, waiters: asyncio.Future[None], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Sync the committed group in a thread: the event loop goes on, and the keys written
+        meanwhile gather into the next group (what makes groups grow under load)."""
+        fd = self._wal_descriptor()
+        if fd is None:
+            waiters.set_result(None)
+            return
+
+        def settle(done: asyncio.Future[None]) -> None:
+            if waiters.done():
+                return
+            error = done.exception()
+            if error is not None:
+                waiters.set_exception(error)
+                waiters.exception()  # retrieved here too: it is reported to every caller
+            else:
+                waiters.set_result(None)
+
+        loop.run_in_executor(None, os.fsync, fd).add_done_callback(settle)
 
     def close_group(self) -> None:
         if self._wal_fd is not None:
@@ -148,9 +177,14 @@ class GroupedWrites:
             raise error
 
     def _fsync_wal(self) -> None:
+        fd = self._wal_descriptor()
+        if fd is not None:
+            os.fsync(fd)
+
+    def _wal_descriptor(self) -> int | None:
         if self._wal_fd is None:
             if not self._wal_path.exists():
-                return  # nothing was ever written through the WAL
+                return None  # nothing was ever written through the WAL
             self._wal_fd = os.open(self._wal_path, os.O_RDONLY)
             # The -wal file's own directory entry, once: it may have just been created.
             directory = os.open(self._wal_path.parent, os.O_RDONLY)
@@ -158,4 +192,4 @@ class GroupedWrites:
                 os.fsync(directory)
             finally:
                 os.close(directory)
-        os.fsync(self._wal_fd)
+        return self._wal_fd
