@@ -122,6 +122,7 @@ class Scheduler:
                     self.store.flush_events()
                     self.store.commit_group()
                     await self.exporter.write_tables()
+                    self.exporter.finish()
         return self.stats
 
     async def _run_workers(self) -> None:

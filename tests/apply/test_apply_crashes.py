@@ -212,3 +212,23 @@ def test_sigkill_while_a_group_of_keys_is_being_written_pays_for_no_run_twice(
     known = {a.run_id for t in tasks for a in store.attempts_for_task(batch.id, t["id"])}
     assert set(stats["runs"]) <= known  # every run on the server is known to the state
     assert all(count == 1 for count in created.values())
+
+
+def test_leftovers_of_a_killed_apply_are_removed_and_a_clean_one_leaves_no_mark(
+    simulator, workspace: Workspace
+):
+    """The results directory is walked for temp files only after an `apply` that did not end
+    cleanly (it leaves a mark while writing): a finished batch applied again skips the walk."""
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
+    spec = workspace.spec([{"id": "t1", "prompt": "Price", "url": f"{SITE}/item/1"}])
+    assert workspace.apply(spec, sim).exit_code == 0
+    [run_dir] = (workspace.results / "batch").iterdir()
+    assert not (run_dir / ".apply-writing").exists()
+
+    # What a SIGKILL in the middle of writing leaves: the mark and a temp file.
+    (run_dir / ".apply-writing").touch()
+    leftover = run_dir / "tasks" / "t1" / ".output.json.tmp-0123456789ab"
+    leftover.write_text("{")
+    assert workspace.apply(spec, sim).exit_code == 0
+    assert not leftover.exists()
+    assert not (run_dir / ".apply-writing").exists()
