@@ -51,6 +51,12 @@ def parse_args() -> argparse.Namespace:
         default=10_000,
         help="largest scale point (1,000 then x10 up to this; 0 skips)",
     )
+    parser.add_argument(
+        "--scale-points",
+        type=lambda text: [int(part) for part in text.split(",") if part],
+        default=None,
+        help="explicit scale points, comma-separated (e.g. 1000,20000); overrides --scale-max",
+    )
     parser.add_argument("--scale-concurrency", type=int, default=50)
     parser.add_argument("--skip-compare", action="store_true", help="only the scale table")
     parser.add_argument(
@@ -134,7 +140,7 @@ def main() -> None:
                 account = AccountSettings(tasks=args.account_tasks)
                 cases.append(run_account_case(account, args.seed, workdir, args.timeout))
                 write_report()
-        for count in scale_points(args.scale_max):
+        for count in args.scale_points or scale_points(args.scale_max):
             print(f"bench: scale, {count:,} instant tasks ...", flush=True)
             scale.append(
                 run_scale_point(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bench.child import ChildUsage
 from bench.compare import CaseResult, ClientRun
 from bench.scale import ScalePoint
 
@@ -208,23 +209,32 @@ def _scale(settings: BenchSettings, points: list[ScalePoint]) -> list[str]:
         "",
         f"Instant runs (duration 0, polls every 0.02-0.1 s), concurrency "
         f"{settings.scale_concurrency}, against the simulator: what is measured is batchrun's "
-        "own overhead per task. Resume = `apply` again on the finished batch (how long it "
-        "takes to decide that everything is done). State = the SQLite file (with its WAL); "
-        "results = the results directory (one directory per task plus the tables).",
+        "own overhead per task (CPU and peak RSS of the `apply` process alone). Resume = "
+        "`apply` again on the finished batch (how long it takes to decide that everything is "
+        "done). Plan and validate = `plan` (empty state) and `validate` of the same tasks read "
+        "from a CSV file. Report = `report` of the finished batch (report.html). State = the "
+        "SQLite file (with its WAL) per task; results = the results directory (one directory "
+        "per task plus the tables). Each cell with two figures is wall time / peak RSS.",
         "",
-        "| Tasks | Wall time | Tasks/s | CPU per task | Peak RSS | State size | Results size "
-        "| Requests per task | Resume |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Tasks | Wall time | Tasks/s | CPU per task | Peak RSS | State per task "
+        "| Results size | Requests per task | Resume | Plan | Validate | Report |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for point in points:
         lines.append(
             f"| {point.tasks:,} | {point.apply.wall_s:.1f} s | {point.tasks_per_s:.0f} "
             f"| {point.cpu_ms_per_task:.1f} ms | {point.apply.peak_rss_mb:.0f} MB "
-            f"| {_mb(point.state_bytes)} | {_mb(point.results_bytes)} "
-            f"| {point.requests_total / point.tasks:.2f} | {point.resume.wall_s:.1f} s |"
+            f"| {point.state_bytes_per_task / 1000:.1f} KB | {_mb(point.results_bytes)} "
+            f"| {point.requests_total / point.tasks:.2f} | {_usage(point.resume)} "
+            f"| {_usage(point.plan)} | {_usage(point.validate)} "
+            f"| {_usage(point.report)}, {_mb(point.report_bytes)} |"
         )
     lines.append("")
     return lines
+
+
+def _usage(usage: ChildUsage) -> str:
+    return f"{usage.wall_s:.1f} s / {usage.peak_rss_mb:.0f} MB"
 
 
 def _mb(size: int) -> str:

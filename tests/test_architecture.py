@@ -74,5 +74,7 @@ def test_the_store_imports_nothing_above_it() -> None:
     for name, path in _modules().items():
         if not name.startswith("batchrun.state"):
             continue
-        above = [m for m in _imports(path) if m.startswith("batchrun") and not m.startswith(allowed)]
+        above = [
+            m for m in _imports(path) if m.startswith("batchrun") and not m.startswith(allowed)
+        ]
         assert above == [], name

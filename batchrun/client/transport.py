@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
+from batchrun.client.pool import use_lean_pool
 from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
@@ -38,6 +40,7 @@ ThrottleCallback = Callable[[float | None], None]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 MAX_REDIRECTS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
 
 
 # Every idle connection is kept (none closed only to be reopened a moment later: httpx's
@@ -124,6 +127,7 @@ class ApiTransport:
         on_throttle: ThrottleCallback | None,
     ) -> None:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self._base_text = str(self.base_url)
         self.origin = origin_of(self.base_url)
         self.timeout = timeout
         self.retry = retry
@@ -137,9 +141,15 @@ class ApiTransport:
             timeout=timeout,
             limits=POOL_LIMITS,
         )
+        use_lean_pool(self._http)
 
     def api_url(self, path: str) -> httpx.URL:
-        return self.base_url.join(path.lstrip("/"))
+        relative = path.lstrip("/")
+        if _PLAIN_PATH.fullmatch(relative):
+            # No dot segments, query or escapes: joining is appending, and httpx's RFC 3986
+            # join costs about 0.2 ms, once per request.
+            return httpx.URL(self._base_text + relative)
+        return self.base_url.join(relative)
 
     def is_api_origin(self, url: httpx.URL) -> bool:
         return origin_of(url) == self.origin

@@ -30,6 +30,7 @@ from batchrun.export.tables import TaskRow, note_output_columns, task_row, to_js
 FILES_DIR = "files"
 ARTIFACTS_DIR = "artifacts"
 SUMMARY_FILE = "summary.json"
+TABLE_FILES = ("outputs.jsonl", "outputs.csv")
 
 
 class TaskResult(TaskRow, Protocol):
@@ -88,6 +89,15 @@ class ResultsDir:
             write_csv(text, (json.loads(line) for line in lines), output_columns)
             text.flush()
             text.detach()  # atomic_output syncs and closes the file itself
+
+    def tables_mtime_ns(self) -> int | None:
+        """When `outputs.jsonl` was last written (None: a table is missing): tells whether
+        someone else (`batchrun export`) rewrote the tables since we did."""
+        try:
+            mtimes = [(self.path / name).stat().st_mtime_ns for name in TABLE_FILES]
+        except OSError:
+            return None
+        return mtimes[0]
 
     def write_summary(self, summary: Mapping[str, Any]) -> None:
         _write_json(self.path / SUMMARY_FILE, dict(summary))

@@ -142,6 +142,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if value == []:
+        return "[]"  # files, artifacts, file_errors of most rows: no JSON encoder needed
     # Numbers, booleans, lists and empty objects: their JSON text (`true`, `[1, 2]`).
     return to_json(value)
 

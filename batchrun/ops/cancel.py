@@ -30,10 +30,15 @@ async def cancel(store: StateStore, batch: BatchRecord, access: ApiAccess) -> Ca
         except SkyvernError as exc:
             raise unavailable(exc, client.base_url) from None
     refused = {runs[run_id] for run_id in report.not_canceled}
-    for record in store.task_records(batch.id):
-        if record.state in FINAL_TASK_STATES or record.task_id in refused:
-            continue
-        store.cancel_task(batch.id, record.task_id, "canceled by `batchrun cancel`")
+    # Read first, then write: a write while the read's cursor is open would need to upgrade a
+    # read snapshot that a running `apply` may have made stale (SQLite: "database is locked").
+    unfinished = [
+        record.task_id
+        for record in store.task_records(batch.id)
+        if record.state not in FINAL_TASK_STATES and record.task_id not in refused
+    ]
+    for task_id in unfinished:
+        store.cancel_task(batch.id, task_id, "canceled by `batchrun cancel`")
         report.canceled_tasks += 1
     return report
 

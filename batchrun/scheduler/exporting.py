@@ -21,7 +21,9 @@ from batchrun.export import ResultsDir, remove_stale_temp_files
 from batchrun.export.task_export import ExportSettings, export_task
 from batchrun.state import BatchRecord, StateStore
 
-Job = tuple[str, RunResponse | None]  # (task id, its final run when just read)
+Job = tuple[str, RunResponse | None]
+# In the results run directory while an `apply` writes there; left by a killed one.
+WRITING_MARK = ".apply-writing"  # (task id, its final run when just read)
 
 
 class ResultsExporter:
@@ -49,11 +51,31 @@ class ResultsExporter:
         self._dirty = True
         self._tables_cost_s = 0.0
         self.exported = 0
+        self._marked = False
 
     def remove_leftovers(self) -> None:
-        """Temp files a killed process left behind (never under a final name)."""
-        if self.results.path.exists():
+        """Temp files a killed process left behind (never under a final name).
+
+        Only when the last `apply` that wrote here did not end cleanly: it leaves a mark while
+        it writes (`WRITING_MARK`) and removes it at its end, so that applying a finished
+        batch again does not walk its 100,000 task directories (20 s).
+        """
+        mark = self.results.path / WRITING_MARK
+        if mark.exists():
             remove_stale_temp_files(self.results.path)
+            mark.unlink()  # nothing left to clean; the next write marks again
+
+    def finish(self) -> None:
+        """Every write of this invocation is done: no leftovers for the next one to look for."""
+        if self._marked:
+            (self.results.path / WRITING_MARK).unlink(missing_ok=True)
+            self._marked = False
+
+    def _mark_writing(self) -> None:
+        if not self._marked:
+            self.results.path.mkdir(parents=True, exist_ok=True)
+            (self.results.path / WRITING_MARK).touch()
+            self._marked = True
 
     def schedule(self, task_id: str, run: RunResponse | None) -> None:
         """Export a task that reached its final state (run None: read it again if it had one)."""
@@ -76,6 +98,7 @@ class ResultsExporter:
         record = self.store.task_record(self.batch.id, task_id)
         if record is None:
             return
+        self._mark_writing()
         outcome = await export_task(
             self.store,
             self.batch,
@@ -121,7 +144,15 @@ class ResultsExporter:
     async def write_tables(self) -> None:
         started = time.monotonic()
         self._dirty = False
-        self.results.write_tables(self.store.task_records(self.batch.id))
+        # Unchanged since the tables were written (a finished batch applied again): keep them.
+        fingerprint = self.store.tables_fingerprint(self.batch.id)
+        written = self.store.tables_written(self.batch.id)
+        if written != (fingerprint, self.results.tables_mtime_ns()):
+            self._mark_writing()
+            self.results.write_tables(self.store.table_rows(self.batch.id))
+            mtime = self.results.tables_mtime_ns()
+            if mtime is not None:
+                self.store.record_tables_written(self.batch.id, fingerprint, mtime)
         self._tables_cost_s = time.monotonic() - started
 
     def _warn(self, task_id: str, message: str) -> None:

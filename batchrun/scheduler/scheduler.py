@@ -118,24 +118,28 @@ class Scheduler:
         for task_id in exports:
             self.exporter.schedule(task_id, None)
         self.stats.worked = bool(jobs or exports)
-        try:
-            async with anyio.create_task_group() as outer:
-                if self.options.handle_signals:
-                    outer.start_soon(self._watch_signals, outer.cancel_scope)
-                outer.start_soon(self.exporter.write_tables_periodically)
-                outer.start_soon(self.watcher.scan_finished_runs)
-                if self.push is not None:
-                    await outer.start(self.push.serve)
-                await self._run_workers()
-                if self.push is not None:
-                    await self.push.stop()  # relays still pending get their grace
-                outer.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            raise primary_error(group) from None
-        finally:
-            with anyio.CancelScope(shield=True):
-                self.store.flush_events()
-                await self.exporter.write_tables()
+        # Transitions share transactions and attempt keys share syncs (state/grouping.py).
+        with self.store.grouped_writes():
+            try:
+                async with anyio.create_task_group() as outer:
+                    if self.options.handle_signals:
+                        outer.start_soon(self._watch_signals, outer.cancel_scope)
+                    outer.start_soon(self.exporter.write_tables_periodically)
+                    outer.start_soon(self.watcher.scan_finished_runs)
+                    if self.push is not None:
+                        await outer.start(self.push.serve)
+                    await self._run_workers()
+                    if self.push is not None:
+                        await self.push.stop()  # relays still pending get their grace
+                    outer.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                raise primary_error(group) from None
+            finally:
+                with anyio.CancelScope(shield=True):
+                    self.store.flush_events()
+                    self.store.commit_group()
+                    await self.exporter.write_tables()
+                    self.exporter.finish()
         return self.stats
 
     async def _run_workers(self) -> None:
@@ -268,7 +272,7 @@ class Scheduler:
         if self._over_budget(reserved):
             return None
         await self.throttle.wait_clear()
-        attempt = self.store.begin_attempt(
+        attempt = await self.store.begin_attempt_grouped(
             self.batch.id,
             task.id,
             attempt_key=key,

@@ -7,6 +7,7 @@ from typing import Any
 
 from batchrun.state.batches import BatchTable
 from batchrun.state.records import OPEN_PHASES, AttemptPhase, AttemptRecord, TaskEnd, TaskState
+from batchrun.state.redacting import RedactingConnection
 from batchrun.state.rows import ATTEMPT_COLUMNS, attempt_record, dumps, now_utc, ts
 
 
@@ -28,38 +29,74 @@ class AttemptTable(BatchTable):
         count of runs so far plus one: attempt N is the N-th run created for the task (an
         attempt that turns out to have created nothing gives its number back).
         """
-        stamp = now_utc()
         with self._transaction(durable=True) as conn:
-            (number,) = conn.execute(
-                "SELECT attempts + 1 FROM tasks WHERE batch_id = ? AND task_id = ?",
-                (batch_id, task_id),
-            ).fetchone()
-            cursor = conn.execute(
-                "INSERT INTO attempts (batch_id, task_id, number, attempt_key, phase, kind, "
-                "request_json, reserved_steps, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    batch_id,
-                    task_id,
-                    number,
-                    attempt_key,
-                    AttemptPhase.PREPARED,
-                    kind,
-                    dumps(request),
-                    reserved_steps,
-                    ts(stamp),
-                ),
+            attempt_id = self._write_attempt_key(
+                conn, batch_id, task_id, attempt_key, kind, request, reserved_steps
             )
-            conn.execute(
-                "UPDATE tasks SET state = ?, attempts = attempts + 1, next_attempt_at = NULL, "
-                "started_at = COALESCE(started_at, ?), updated_at = ? "
-                "WHERE batch_id = ? AND task_id = ?",
-                (TaskState.SUBMITTING, ts(stamp), ts(stamp), batch_id, task_id),
-            )
-            self._spend(conn, batch_id, runs=1, steps=reserved_steps)
-            attempt_id = cursor.lastrowid
         record = self.attempt(attempt_id)
         assert record is not None
         return record
+
+    async def begin_attempt_grouped(
+        self,
+        batch_id: int,
+        task_id: str,
+        *,
+        attempt_key: str,
+        kind: str,
+        request: dict[str, Any],
+        reserved_steps: int,
+    ) -> AttemptRecord:
+        """`begin_attempt` for many callers at once: the key is on disk when this returns,
+        synced together with the keys of the other attempts that began within a few ms."""
+        with self._transaction() as conn:
+            attempt_id = self._write_attempt_key(
+                conn, batch_id, task_id, attempt_key, kind, request, reserved_steps
+            )
+        record = self.attempt(attempt_id)  # read before awaiting: the group may end meanwhile
+        await self.sync()
+        assert record is not None
+        return record
+
+    def _write_attempt_key(
+        self,
+        conn: RedactingConnection,
+        batch_id: int,
+        task_id: str,
+        attempt_key: str,
+        kind: str,
+        request: dict[str, Any],
+        reserved_steps: int,
+    ) -> int:
+        stamp = now_utc()
+        (number,) = conn.execute(
+            "SELECT attempts + 1 FROM tasks WHERE batch_id = ? AND task_id = ?",
+            (batch_id, task_id),
+        ).fetchone()
+        cursor = conn.execute(
+            "INSERT INTO attempts (batch_id, task_id, number, attempt_key, phase, kind, "
+            "request_json, reserved_steps, prepared_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                batch_id,
+                task_id,
+                number,
+                attempt_key,
+                AttemptPhase.PREPARED,
+                kind,
+                dumps(request),
+                reserved_steps,
+                ts(stamp),
+            ),
+        )
+        conn.execute(
+            "UPDATE tasks SET state = ?, attempts = attempts + 1, next_attempt_at = NULL, "
+            "started_at = COALESCE(started_at, ?), updated_at = ? "
+            "WHERE batch_id = ? AND task_id = ?",
+            (TaskState.SUBMITTING, ts(stamp), ts(stamp), batch_id, task_id),
+        )
+        self._spend(conn, batch_id, runs=1, steps=reserved_steps)
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
 
     def attempt_accepted(
         self,
@@ -72,7 +109,8 @@ class AttemptTable(BatchTable):
         app_url: str | None,
     ) -> None:
         stamp = ts(now_utc())
-        with self._transaction() as conn:
+        # Committed at once even inside a group: the run exists, its id must not be lost.
+        with self._transaction(prompt=True) as conn:
             conn.execute(
                 "UPDATE attempts SET phase = ?, run_id = ?, run_type = ?, status = ?, "
                 "accepted_at = ? WHERE id = ?",
@@ -157,6 +195,7 @@ class AttemptTable(BatchTable):
         stamp = now_utc()
         steps = step_count or 0
         final = end.state != TaskState.RETRY_WAIT
+        response_text = dumps(response) if response is not None else None
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE attempts SET phase = ?, status = ?, step_count = ?, failure_reason = ?, "
@@ -166,7 +205,10 @@ class AttemptTable(BatchTable):
                     status,
                     step_count,
                     failure_reason,
-                    dumps(response) if response is not None else None,
+                    # A final attempt's response is the task's `run_response_json` (set below):
+                    # kept once, there. An attempt that will be retried keeps its own, since
+                    # the task's is replaced by the next attempt's.
+                    None if final else response_text,
                     ts(stamp),
                     attempt.id,
                 ),
@@ -191,7 +233,7 @@ class AttemptTable(BatchTable):
                     status,
                     step_count,
                     steps,
-                    dumps(response) if response is not None else None,
+                    response_text,
                     ts(stamp),
                     response.get("app_url") if response else None,
                     queued_s,

@@ -1,9 +1,16 @@
-"""Opening a state file and running transitions on it: one SQLite transaction each.
+"""Opening a state file and running transitions on it: each one all or nothing.
 
 The file is in WAL mode so `status` and `plan` can read while `apply` writes, and
 `synchronous=NORMAL` keeps ordinary transitions cheap; the one write that must survive a
 power cut before anything is paid for (an attempt's key, written before its create request
-goes out) is synced with `synchronous=FULL`.
+goes out) is synced to disk before the request is sent.
+
+Outside `apply` every transition is its own transaction. Inside it (`grouped_writes`) the
+transitions of a short window share one transaction, each in its own savepoint (so each is
+still all or nothing), and the keys of attempts share one sync (`sync`): a SIGKILL loses at
+most the window's status changes, which recovery already handles (an attempt left prepared
+is looked up by its key, a run left running is re-attached), never a key whose create
+request went out. See batchrun/state/grouping.py.
 """
 
 from __future__ import annotations
@@ -17,16 +24,18 @@ from typing import Any
 from sqlite_utils import Database
 
 from batchrun.errors import LocalIOError
+from batchrun.state.grouping import GroupedWrites
 from batchrun.state.redacting import RedactingConnection
 from batchrun.state.schema import MIGRATIONS, known_migration_names
 
 
-class StoreCore:
+class StoreCore(GroupedWrites):
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
         self._conn = RedactingConnection(db.conn)
         self._pending_events: list[tuple[Any, ...]] = []
+        GroupedWrites.__init__(self, db.conn, path)
 
     def redact(self, secrets: Iterable[str]) -> None:
         """Never write these values either (adds to those already set, never replaces).
@@ -93,11 +102,27 @@ class StoreCore:
         return applied != known_migration_names()
 
     def close(self) -> None:
+        self.commit_group()
+        self.close_group()
         self._conn.close()
 
     @contextmanager
-    def _transaction(self, *, durable: bool = False) -> Iterator[RedactingConnection]:
-        """One transition: all of it or none of it, with the events buffered since the last."""
+    def _transaction(
+        self, *, durable: bool = False, prompt: bool = False
+    ) -> Iterator[RedactingConnection]:
+        """One transition: all of it or none of it, with the events buffered since the last.
+
+        `prompt`: when grouped, commit the group with it (without a sync), for a transition
+        whose loss in a crash would lose track of something the server has (a run's id).
+        """
+        if self.grouping and not durable:
+            with self._grouped_step():
+                yield self._conn
+                self._write_pending_events()
+            if prompt:
+                self.commit_group()
+            return
+        self.commit_group()  # a durable write also covers what the group holds
         if durable:
             self._conn.execute("PRAGMA synchronous = FULL")
         try:

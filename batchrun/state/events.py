@@ -7,10 +7,10 @@ from typing import Any
 
 from batchrun.events import BatchEvent
 from batchrun.state.rows import dumps, loads
-from batchrun.state.tasks import SummaryReads
+from batchrun.state.tables import TableReads
 
 
-class EventLog(SummaryReads):
+class EventLog(TableReads):
     def add_event(self, batch_id: int, event: BatchEvent) -> None:
         """Buffer an event; it is written with the next transition (or by `flush_events`)."""
         self._pending_events.append(

@@ -152,3 +152,10 @@ def m003_instance_lifecycle(db: Database) -> None:
         END;
         """
     )
+
+
+@_migration
+def m004_tables_fingerprint(db: Database) -> None:
+    """What the results tables were last written from (a digest, and the mtime of the JSONL
+    they wrote): an `apply` that finds both unchanged does not rewrite the tables."""
+    db.executescript("ALTER TABLE batches ADD COLUMN tables_json TEXT;")

@@ -164,3 +164,71 @@ def test_a_run_found_after_a_crash_counts_once_toward_the_retry_limit(
     [line] = workspace.outputs()
     assert (line["status"], line["attempts"]) == ("succeeded", 2)
     assert sim.stats()["runs_created"] == 2
+
+
+def test_sigkill_while_a_group_of_keys_is_being_written_pays_for_no_run_twice(
+    simulator, workspace: Workspace, monkeypatch
+):
+    """Keys of attempts that begin together share one sync; kill `apply` inside that window
+    (widened to 150 ms so that the kills land in it) and the server is the referee: every run
+    it created is known to the state, and none was created twice."""
+    monkeypatch.setenv("BATCHRUN_GROUP_SYNC_WINDOW_S", "0.15")
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.2}]})
+    tasks = [
+        {"id": f"g{i:02d}", "prompt": f"Price of item {i}", "url": f"{SITE}/item/{i}"}
+        for i in range(60)
+    ]
+    spec = workspace.spec(tasks, concurrency=20)
+    rng = random.Random(20261204)
+
+    for _ in range(8):
+        before = sim.stats()["runs_created"]
+        proc = workspace.apply_process(spec, sim)
+        deadline = time.monotonic() + 30
+        # Submitting: some group of keys has been synced and its creates sent; the next
+        # groups are being written while freed slots submit again.
+        while sim.stats()["runs_created"] == before and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.kill()
+        proc.communicate(timeout=30)
+    for _ in range(3):
+        proc = workspace.apply_process(spec, sim)
+        proc.communicate(timeout=240)
+        if proc.returncode == 0:
+            break
+    assert proc.returncode == 0
+
+    outputs = {line["task"]: line for line in workspace.outputs()}
+    assert {task["id"] for task in tasks} == set(outputs)
+    assert all(line["status"] == "succeeded" for line in outputs.values())
+    stats = sim.stats()
+    created = Counter(run["task_key"] for run in stats["runs"].values())
+    assert stats["runs_created"] == len(tasks)  # no run paid twice
+    store = open_store(workspace.state)
+    batch = store.find_batch("batch")
+    assert batch is not None
+    known = {a.run_id for t in tasks for a in store.attempts_for_task(batch.id, t["id"])}
+    assert set(stats["runs"]) <= known  # every run on the server is known to the state
+    assert all(count == 1 for count in created.values())
+
+
+def test_leftovers_of_a_killed_apply_are_removed_and_a_clean_one_leaves_no_mark(
+    simulator, workspace: Workspace
+):
+    """The results directory is walked for temp files only after an `apply` that did not end
+    cleanly (it leaves a mark while writing): a finished batch applied again skips the walk."""
+    sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 0.05}]})
+    spec = workspace.spec([{"id": "t1", "prompt": "Price", "url": f"{SITE}/item/1"}])
+    assert workspace.apply(spec, sim).exit_code == 0
+    [run_dir] = (workspace.results / "batch").iterdir()
+    assert not (run_dir / ".apply-writing").exists()
+
+    # What a SIGKILL in the middle of writing leaves: the mark and a temp file.
+    (run_dir / ".apply-writing").touch()
+    leftover = run_dir / "tasks" / "t1" / ".output.json.tmp-0123456789ab"
+    leftover.write_text("{")
+    assert workspace.apply(spec, sim).exit_code == 0
+    assert not leftover.exists()
+    assert not (run_dir / ".apply-writing").exists()

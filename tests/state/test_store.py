@@ -306,3 +306,32 @@ def test_processes_opening_one_state_file_at_once_all_succeed(
         assert (opener.returncode, out.strip()) == (0, "None"), err
     applied = [migration.name for migration in MIGRATIONS.applied(Database(path))]
     assert applied == [migration.name for migration in MIGRATIONS.pending(Database(":memory:"))]
+
+
+def test_a_run_response_is_kept_once(tmp_path: Path) -> None:
+    """A final attempt's response lives on the task only; a retried attempt keeps its own,
+    since the task's is replaced by the next attempt's (the state stays small per task)."""
+    store, batch = _store(tmp_path)
+    _sync(store, batch, [FakeTask("a", 0)])
+    responses = []
+    for number, end in enumerate(
+        (RetryLater(now_utc(), "failed"), Succeeded({"price": 3}, "valid", None)), start=1
+    ):
+        attempt = store.begin_attempt(
+            batch.id, "a", attempt_key=f"k{number}", kind="task", request={}, reserved_steps=0
+        )
+        responses.append({"run_id": f"tsk_{number}", "status": "x" * 50})
+        store.finish_attempt(
+            attempt,
+            batch_id=batch.id,
+            status="completed",
+            step_count=1,
+            failure_reason=None,
+            response=responses[-1],
+            end=task_end(end),
+        )
+    stored = [row[0] for row in store._conn.execute("SELECT response_json FROM attempts")]
+    assert stored[0] is not None and '"tsk_1"' in stored[0]
+    assert stored[1] is None
+    record = store.task_record(batch.id, "a")
+    assert record is not None and record.run_response == responses[1]
