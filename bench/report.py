@@ -130,7 +130,7 @@ def _comparison(settings: BenchSettings, cases: list[CaseResult]) -> list[str]:
         "(its defaults, scaled). Client-side HTTP backoff, batchrun's throttle pauses and the "
         "simulator's `Retry-After: 1` are real seconds in both clients.",
         "",
-        "The SDK loop (`bench/sdk_loop.py`) is what skyvern-api.md §15 describes: an asyncio "
+        "The SDK loop (`bench/sdk_loop.py`) is what docs/skyvern-api.md §15 describes: an asyncio "
         "semaphore, `run_task` then `get_run` at once and every 10 s (scaled) inside "
         "`asyncio.timeout(1800 s, scaled)`, the Fern client's defaults (no HTTP retries), and a "
         "simple loop that tries a task up to 3 times when its run fails or any call raises. "

@@ -3,7 +3,7 @@
 An asyncio semaphore, one `run_task(..., wait_for_completion=True)` per task and a simple
 retry loop, writing one output line per task. The SDK's high-level `Skyvern` class needs the
 full server install, so its `run_task` wait loop is reproduced here over the Fern client it
-wraps, with the SDK's own constants (skyvern-api.md §15): submit once, `get_run` at once and
+wraps, with the SDK's own constants (docs/skyvern-api.md §15): submit once, `get_run` at once and
 then every `DEFAULT_AGENT_HEARTBEAT_INTERVAL` seconds (scaled like the simulator's clock),
 all inside `asyncio.timeout`, any error abandoning the wait. Fern's defaults stay: no HTTP
 retries. Run as `python -m bench.sdk_loop TASKS.jsonl OUT.jsonl ...`, key in SKYVERN_API_KEY.
