@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from batchrun.spec.source_files import (
     display_path_near,
     read_lines,
 )
+from batchrun.spec.strict_json import loads_strict
 from batchrun.spec.validation import dotted
 from batchrun.spec.yaml_positions import DataPath, PositionMap
 
@@ -133,18 +133,6 @@ def _header_issues(header: tuple[str, ...], display: str, line: int) -> list[Spe
     return issues
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
-def _finite_float(text: str) -> float:
-    # 1e400 parses as inf, which no JSON request body can carry.
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is too large")
-    return value
-
-
 def _jsonl_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult:
     rows: list[Row] = []
     issues: list[SpecIssue] = []
@@ -152,7 +140,7 @@ def _jsonl_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult
         if not line.strip():
             continue
         try:
-            values = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
+            values = loads_strict(line)
         except json.JSONDecodeError as exc:
             issues.append(SpecIssue(display, line_number, exc.colno, f"invalid JSON: {exc.msg}"))
             continue

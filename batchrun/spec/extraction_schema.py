@@ -4,7 +4,6 @@ checked to be a valid JSON Schema before any run is paid for."""
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from batchrun.spec.source_files import (
     display_path_near,
     read_text,
 )
+from batchrun.spec.strict_json import loads_strict
 from batchrun.spec.yaml_positions import DataPath, load_yaml
 
 
@@ -85,7 +85,7 @@ class ExtractionSchemas:
 def _parse(text: str, display: str, relative: str) -> Any:
     if relative.lower().endswith(".json"):
         try:
-            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+            return loads_strict(text)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 [SpecIssue(display, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")]
@@ -93,18 +93,6 @@ def _parse(text: str, display: str, relative: str) -> Any:
         except (ValueError, RecursionError) as exc:
             raise SpecError([SpecIssue(display, 1, 1, f"invalid JSON: {exc}")]) from None
     return load_yaml(text, display).data
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
-
-
-def _finite_float(text: str) -> float:
-    # 1e400 parses as inf, which no JSON request body can carry.
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is too large")
-    return value
 
 
 def _check(schema: dict[str, Any]) -> list[tuple[DataPath, str]]:
