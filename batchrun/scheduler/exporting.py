@@ -20,6 +20,7 @@ from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.export import ResultsDir, remove_stale_temp_files
 from batchrun.export.task_export import ExportSettings, export_task
 from batchrun.state import BatchRecord, StateStore
+from batchrun.state.tables import new_fingerprint
 
 Job = tuple[str, RunResponse | None]
 # In the results run directory while an `apply` writes there; left by a killed one.
@@ -51,6 +52,7 @@ class ResultsExporter:
         self._dirty = True
         self._tables_cost_s = 0.0
         self.exported = 0
+        self._exported_at_last_write = 0
         self._marked = False
 
     def remove_leftovers(self) -> None:
@@ -144,15 +146,21 @@ class ResultsExporter:
     async def write_tables(self) -> None:
         started = time.monotonic()
         self._dirty = False
-        # Unchanged since the tables were written (a finished batch applied again): keep them.
-        fingerprint = self.store.tables_fingerprint(self.batch.id)
-        written = self.store.tables_written(self.batch.id)
-        if written != (fingerprint, self.results.tables_mtime_ns()):
-            self._mark_writing()
-            self.results.write_tables(self.store.table_rows(self.batch.id))
-            mtime = self.results.tables_mtime_ns()
-            if mtime is not None:
-                self.store.record_tables_written(self.batch.id, fingerprint, mtime)
+        # A task exported since the last rewrite changed the tables for sure; otherwise (a
+        # finished batch applied again) they may be unchanged: compare before rewriting.
+        if self.exported == self._exported_at_last_write:
+            fingerprint = self.store.tables_fingerprint(self.batch.id)
+            written = self.store.tables_written(self.batch.id)
+            if written == (fingerprint, self.results.tables_mtime_ns()):
+                self._tables_cost_s = time.monotonic() - started
+                return
+        self._exported_at_last_write = self.exported
+        self._mark_writing()
+        digest = new_fingerprint()  # what is written, read once
+        self.results.write_tables(self.store.table_rows(self.batch.id, digest))
+        mtime = self.results.tables_mtime_ns()
+        if mtime is not None:
+            self.store.record_tables_written(self.batch.id, digest.hexdigest(), mtime)
         self._tables_cost_s = time.monotonic() - started
 
     def _warn(self, task_id: str, message: str) -> None:

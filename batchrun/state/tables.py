@@ -49,38 +49,52 @@ class TableRow:
     end_status: str | None
 
 
+def new_fingerprint() -> Any:
+    """The digest `tables_fingerprint` and `table_rows(digest=...)` feed."""
+    return hashlib.blake2b(digest_size=16)
+
+
+def _fingerprint_bytes(raw: Any) -> bytes:
+    return repr(tuple(raw)).encode()
+
+
 def _list(text: str | None) -> list[dict[str, Any]]:
     return [] if text in _EMPTY_LISTS else loads(text)
 
 
 class TableReads(SummaryReads):
-    def table_rows(self, batch_id: int) -> Iterator[TableRow]:
-        """Tasks in spec order (removed ones left out), with only what the tables show."""
+    def table_rows(self, batch_id: int, digest: Any = None) -> Iterator[TableRow]:
+        """Tasks in spec order (removed ones left out), with only what the tables show.
+
+        With `digest` (a hashlib object), the rows also feed it as `tables_fingerprint` does,
+        so a rewrite reads the tasks once and still records what it wrote."""
         for raw in self._table_cursor(batch_id):
+            if digest is not None:
+                digest.update(_fingerprint_bytes(raw))
             yield TableRow(
-                raw[0],
-                raw[1],
-                raw[2],
-                raw[3],
-                raw[4],
-                raw[5],
-                loads(raw[6]),
-                raw[7],
-                raw[8],
-                raw[9],
-                dt(raw[10]),
-                dt(raw[11]),
-                raw[12],
-                _list(raw[13]),
-                _list(raw[14]),
-                raw[15],
+                task_id=raw["task_id"],
+                position=raw["position"],
+                state=raw["state"],
+                attempts=raw["attempts"],
+                run_id=raw["run_id"],
+                failure_reason=raw["failure_reason"],
+                output=loads(raw["output_json"]),
+                output_verdict=raw["output_verdict"],
+                validation_error=raw["validation_error"],
+                step_count=raw["step_count"],
+                started_at=dt(raw["started_at"]),
+                finished_at=dt(raw["finished_at"]),
+                app_url=raw["app_url"],
+                files=_list(raw["files_json"]),
+                artifacts=_list(raw["artifacts_json"]),
+                end_status=raw["end_status"],
             )
 
     def tables_fingerprint(self, batch_id: int) -> str:
         """A digest of everything the tables are made of (no JSON parsed: the raw text)."""
-        digest = hashlib.blake2b(digest_size=16)
+        digest = new_fingerprint()
         for raw in self._table_cursor(batch_id):
-            digest.update(repr(tuple(raw)).encode())
+            digest.update(_fingerprint_bytes(raw))
         return digest.hexdigest()
 
     def tables_written(self, batch_id: int) -> tuple[str, int] | None:

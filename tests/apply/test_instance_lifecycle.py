@@ -174,8 +174,10 @@ def test_a_noop_reapply_changes_none_of_the_summary_figures(simulator, workspace
     assert workspace.apply(spec, sim).exit_code == 0
     [run_dir] = (workspace.results / "batch").iterdir()
     first = json.loads((run_dir / "summary.json").read_text())
+    tables = (run_dir / "outputs.jsonl").stat().st_mtime_ns
     assert workspace.apply(spec, sim).exit_code == 0
     again = json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "outputs.jsonl").stat().st_mtime_ns == tables  # not even rewritten
     figures = ("runs", "retries", "steps", "wall_time_s", "active_time_s", "counts")
     assert {k: again[k] for k in figures} == {k: first[k] for k in figures}
     assert first["wall_time_s"] > 0 and first["active_time_s"] > 0
