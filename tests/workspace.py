@@ -115,6 +115,16 @@ class Workspace:
             text=True,
         )
 
+    def apply_until_done(self, spec: Path, simulator: Server, *, tries: int) -> int:
+        """`apply` as a process, run again (as a user would) until it exits 0 or `tries` runs
+        have been made; its last exit code."""
+        for _ in range(tries):
+            proc = self.apply_process(spec, simulator)
+            proc.communicate(timeout=240)
+            if proc.returncode == 0:
+                break
+        return proc.returncode
+
     def outputs(self, spec_name: str | None = None) -> list[dict[str, Any]]:
         base = self.results / (spec_name or self.name)
         [run_dir] = [d for d in base.iterdir() if not d.name.startswith(".")]

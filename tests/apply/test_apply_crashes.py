@@ -47,12 +47,7 @@ def test_sigkill_at_random_moments_then_resume_never_pays_twice(simulator, works
         time.sleep(rng.uniform(0.4, 1.6))
         proc.kill()
         proc.communicate(timeout=30)
-    for _ in range(5):
-        proc = workspace.apply_process(spec, sim)
-        proc.communicate(timeout=240)
-        if proc.returncode == 0:
-            break
-    assert proc.returncode == 0
+    assert workspace.apply_until_done(spec, sim, tries=5) == 0
 
     outputs = {line["task"]: line for line in workspace.outputs()}
     assert len(outputs) == len(tasks)
@@ -193,12 +188,7 @@ def test_sigkill_while_a_group_of_keys_is_being_written_pays_for_no_run_twice(
         time.sleep(rng.uniform(0.0, 0.3))
         proc.kill()
         proc.communicate(timeout=30)
-    for _ in range(3):
-        proc = workspace.apply_process(spec, sim)
-        proc.communicate(timeout=240)
-        if proc.returncode == 0:
-            break
-    assert proc.returncode == 0
+    assert workspace.apply_until_done(spec, sim, tries=3) == 0
 
     outputs = {line["task"]: line for line in workspace.outputs()}
     assert {task["id"] for task in tasks} == set(outputs)
