@@ -122,7 +122,7 @@ async def apply_async(
         )
         stored = ctx.store.stored_tasks(batch.id) if batch is not None else {}
         planned = list(decide_tasks(spec.tasks, stored, options.retry, only=options.only))
-        unexported = _unexported(ctx.store, batch, planned)
+        unexported = _unexported(planned)
         to_run = [item for item in planned if item.action in NEEDS_A_RUN]
         with BatchLock(location.state_path, spec.name, run_key):
             async with SkyvernClient(access.base_url, access.api_key) as client:
@@ -168,18 +168,13 @@ def new_run_key(store: StateStore, spec_name: str) -> str:
     return key
 
 
-def _unexported(
-    store: StateStore, batch: BatchRecord | None, planned: list[PlannedTask]
-) -> list[str]:
+def _unexported(planned: list[PlannedTask]) -> list[str]:
     """Ended tasks whose results were never written (the process stopped first)."""
-    if batch is None:
-        return []
-    rows = store.scheduling_rows(batch.id)
     kept = (Action.SKIP, Action.KEEP)
     return [
         item.task_id
         for item in planned
-        if item.action in kept and item.task_id in rows and not rows[item.task_id].exported
+        if item.action in kept and item.stored is not None and not item.stored.exported
     ]
 
 
@@ -269,25 +264,26 @@ async def _run(
     except KeyboardInterrupt:
         stats = scheduler.stats
         stats.interrupted = True
-    spec_ids = [task.id for task in spec.tasks]
-    preview = summarise(store, batch, spec_ids)
-    store.end_invocation(
-        batch.id,
-        finished=preview.finished,
-        active_s=time.monotonic() - started if stats.worked else 0.0,
-        stopped=_stopped(stats, error),
-    )
-    batch = store.find_batch(spec.name, batch.run_key) or batch
-    summary = summarise(
+    counted = summarise(
         store,
         batch,
-        spec_ids,
+        [task.id for task in spec.tasks],
         results_dir=results.path,
         spec_path=spec.path,
         state_path=location.state_path,
     )
+    store.end_invocation(
+        batch.id,
+        finished=counted.finished,
+        active_s=time.monotonic() - started if stats.worked else 0.0,
+        stopped=_stopped(stats, error),
+    )
+    # Only the instance's own row changed since the tasks were counted: no second pass.
+    batch = store.find_batch(spec.name, batch.run_key) or batch
     summary = dataclasses.replace(
-        summary,
+        counted,
+        active_time_s=batch.active_s,
+        stopped=batch.stopped,
         expected_wall_time_s=expected_wall,
         webhooks=push.stats() if push is not None else None,
     )

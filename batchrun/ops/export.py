@@ -65,7 +65,10 @@ async def _export(
     remove_stale_temp_files(results.path)
     settings = ExportSettings(artifact_types(spec), spec.export.max_file_size)
     wanted = {task.id for task in spec.tasks}
-    outcome = ExportReport(results.path, summarise(store, batch, wanted))
+    tasks = 0
+    refetched: list[str] = []
+    unrestored: dict[str, str] = {}
+    file_errors: list[str] = []
     # Read one record at a time: a 100,000-task batch is never in memory.
     for record in store.task_records(batch.id):
         if record.task_id not in wanted or record.state not in FINAL_TASK_STATES:
@@ -73,14 +76,14 @@ async def _export(
         done = await export_task(
             store, batch, results, record, settings, client=client, refetch=False
         )
-        outcome.tasks += 1
+        tasks += 1
         if done.fetched:
-            outcome.refetched.append(record.task_id)
+            refetched.append(record.task_id)
         if done.unrestored is not None:
-            outcome.unrestored[record.task_id] = done.unrestored
-        outcome.file_errors += [f"{record.task_id}: {error}" for error in done.file_errors]
-    results.write_tables(r for r in store.task_records(batch.id) if r.task_id in wanted)
-    outcome.summary = summarise(
+            unrestored[record.task_id] = done.unrestored
+        file_errors += [f"{record.task_id}: {error}" for error in done.file_errors]
+    results.write_tables(r for r in store.table_rows(batch.id) if r.task_id in wanted)
+    summary = summarise(
         store,
         batch,
         wanted,
@@ -88,6 +91,7 @@ async def _export(
         spec_path=spec.path,
         state_path=ctx.location.state_path,
     )
+    outcome = ExportReport(results.path, summary, tasks, refetched, unrestored, file_errors)
     if diff_from is not None:
         write_instance_diff(store, spec, diff_from, batch, results.path)
     outcome.report_path = write_summary_and_report(

@@ -69,6 +69,7 @@ class StoredTask:
     attempts: int
     end_status: str | None
     removed: bool = False
+    exported: bool = True  # its results are written (an ended task may still need them)
 
 
 @dataclass(frozen=True, slots=True)

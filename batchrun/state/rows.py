@@ -96,7 +96,7 @@ def task_record(row: sqlite3.Row) -> TaskRecord:
     )
 
 
-STORED_TASK_COLUMNS = "task_id, state, content_hash, attempts, end_status, removed"
+STORED_TASK_COLUMNS = "task_id, state, content_hash, attempts, end_status, removed, exported"
 
 
 def stored_task(row: sqlite3.Row) -> StoredTask:
@@ -107,6 +107,7 @@ def stored_task(row: sqlite3.Row) -> StoredTask:
         attempts=row["attempts"],
         end_status=row["end_status"],
         removed=bool(row["removed"]),
+        exported=bool(row["exported"]),
     )
 
 
