@@ -93,6 +93,5 @@ def decide(
     return Action.RETRY if retry.wants(stored.end_status) else Action.KEEP
 
 
-# What each action does to the stored task at the start of `apply`.
-STARTS_A_NEW_ROUND = frozenset({Action.CHANGED, Action.RETRY})  # fresh allowance, pending
+# The actions that need a run (`apply` submits, re-attaches or waits for them).
 NEEDS_A_RUN = frozenset({Action.CREATE, Action.CHANGED, Action.RESUME, Action.RETRY})

@@ -9,7 +9,7 @@ artifacts.json), with the state recording both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,6 +177,3 @@ def needs_fetch(record: TaskRecord, batch_dir: Path) -> bool:
         if not on_disk.is_file() or on_disk.stat().st_size != exported.size:
             return True
     return False
-
-
-WarningSink = Callable[[str, str], None]  # (task id, message)

@@ -3,7 +3,6 @@ next `apply` would do (the same decision `plan` shows), and the tasks needing at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from batchrun.decide import NO_RETRY, Action, RetryRequest
@@ -77,9 +76,3 @@ def attention_group(record: TaskRecord) -> str | None:
     if record.state != "succeeded":
         return record.state
     return "flagged" if record.output_verdict in ("invalid", "empty") else None
-
-
-def iter_listed(result: Status) -> Iterator[tuple[str, TaskRecord]]:
-    for group, records in result.listed.items():
-        for record in records:
-            yield group, record

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import anyio
 from anyio.abc import TaskGroup
@@ -37,8 +36,6 @@ class ResultsExporter:
         settings: ExportSettings,
         sink: EventSink,
         label: str,
-        *,
-        on_tables_written: Callable[[float], None] = lambda elapsed: None,
     ) -> None:
         self.batch = batch
         self.store = store
@@ -47,7 +44,6 @@ class ResultsExporter:
         self.settings = settings
         self.sink = sink
         self.label = label
-        self._on_tables_written = on_tables_written
         self._send, self._receive = anyio.create_memory_object_stream[Job](math.inf)
         self._dirty = True
         self._tables_cost_s = 0.0
@@ -137,11 +133,9 @@ class ResultsExporter:
         while True:
             # Rewriting the tables of a huge batch is not free: never spend more than about a
             # tenth of the time on it.
-            started = time.monotonic()
             await anyio.sleep(max(2.0, self._tables_cost_s * 10))
             if self._dirty:
                 await self.write_tables()
-            self._on_tables_written(time.monotonic() - started)
 
     async def write_tables(self) -> None:
         started = time.monotonic()

@@ -83,13 +83,6 @@ class BatchTable(StoreCore):
                 ),
             )
 
-    def add_active_time(self, batch_id: int, seconds: float) -> None:
-        """Time spent working, kept as it passes so that a killed `apply` loses little."""
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE batches SET active_s = active_s + ? WHERE id = ?", (seconds, batch_id)
-            )
-
     def usage(self, batch_id: int) -> Usage:
         """Runs created (or possibly created), and steps spent by finished runs plus those
         reserved by runs in flight: kept by every transition, so reading it is cheap."""
