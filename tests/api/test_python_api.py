@@ -36,8 +36,18 @@ def test_plan_apply_status_and_resume_from_python(tmp_path: Path) -> None:
     spec = batchrun.load_spec(path)
     assert {item.action for item in batchrun.plan(spec).tasks} == {batchrun.Action.CREATE}
 
+    events: list[batchrun.BatchEvent] = []
+
+    class Recorder:
+        def emit(self, event: batchrun.BatchEvent) -> None:
+            events.append(event)
+
     with batchrun.start_simulator(SCENARIO) as sim:
-        summary = batchrun.apply(spec, api_url=sim.base_url, api_key=sim.api_key, run_key="r1")
+        summary = batchrun.apply(
+            spec, api_url=sim.base_url, api_key=sim.api_key, run_key="r1", events=Recorder()
+        )
+        ended = [e.task for e in events if e.kind == batchrun.EventKind.TASK_SUCCEEDED]
+        assert sorted(ended) == ["kettle", "lamp"]
         assert (summary.succeeded, summary.failed, summary.runs, summary.retries) == (2, 1, 4, 1)
         assert summary.results_dir == tmp_path / "results" / "prices" / "r1"
         assert (summary.results_dir / "outputs.jsonl").is_file()
