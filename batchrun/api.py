@@ -8,14 +8,16 @@ from pathlib import Path
 
 import anyio
 
-from batchrun.api_access import ApiAccess, resolve_api_access
+from batchrun.api_access import ApiAccess, access_for, resolve_api_access
 from batchrun.decide import RetryRequest
 from batchrun.events import BatchEvent, EventSink
 from batchrun.ops import apply as apply_op
 from batchrun.ops import plan as plan_op
 from batchrun.ops import status as status_op
 from batchrun.ops.context import BatchContext, BatchLocation
+from batchrun.ops.finished import apply_ended, find_ended
 from batchrun.spec import BatchSpec, load_spec
+from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.summary import BatchSummary
 
 SpecLike = BatchSpec | str | os.PathLike[str]
@@ -88,6 +90,23 @@ async def apply_async(
     `ApiUnavailableError`; every other outcome (failed tasks, an exhausted budget) is in
     the returned summary.
     """
+    asks_for_work = new or only is not None or retry_failed or any(retry)
+    if not isinstance(spec, BatchSpec) and not asks_for_work:
+        ended = find_ended(
+            Path(spec),
+            max_input_size=DEFAULT_MAX_INPUT_BYTES,
+            state=state,
+            results=Path(results) if results is not None else None,
+            run_key=run_key,
+        )
+        if ended is not None:
+            snapshot = ended.snapshot
+            # The same requirement as a full `apply`: a key, though nothing will be sent.
+            key = api_key or access_for(snapshot.api_base_url, snapshot.api_key_env).api_key
+            secrets = snapshot.secrets(os.environ) | {key}
+            finished = apply_ended(ended, events or _Silent(), secrets=secrets, report=report)
+            if finished is not None:
+                return finished.summary
     location = _location(spec, state, results)
     loaded = location.spec
     if api_key is not None:

@@ -23,12 +23,23 @@ class ApiAccess:
 def resolve_api_access(
     spec: BatchSpec, *, api_url: str | None = None, environ: Mapping[str, str] | None = None
 ) -> ApiAccess:
+    return access_for(spec.api_base_url, spec.api_key_env, api_url=api_url, environ=environ)
+
+
+def access_for(
+    spec_base_url: str,
+    api_key_env: str,
+    *,
+    api_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ApiAccess:
+    """The API's URL (the command line's, else the spec's) and the key from `api_key_env`."""
     env = os.environ if environ is None else environ
-    base_url = (api_url or spec.api_base_url).rstrip("/")
-    api_key = env.get(spec.api_key_env, "").strip()
+    base_url = (api_url or spec_base_url).rstrip("/")
+    api_key = env.get(api_key_env, "").strip()
     if not api_key:
         raise UsageError(
-            f"the environment variable {spec.api_key_env} is not set: it must hold your Skyvern "
+            f"the environment variable {api_key_env} is not set: it must hold your Skyvern "
             f"API key (the spec's api.api_key_env names the variable)"
         )
     return ApiAccess(base_url=base_url, api_key=api_key)

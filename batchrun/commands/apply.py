@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
-from batchrun.api_access import ApiAccess, resolve_api_access
+from batchrun.api_access import ApiAccess, access_for, resolve_api_access
 from batchrun.cli_errors import JSON_ERRORS, echo_json_error
 from batchrun.commands.common import (
     DurationType,
     RateType,
     api_url_option,
+    echo_spec_warnings,
     load,
     locate,
     only_option,
@@ -24,14 +27,16 @@ from batchrun.commands.common import (
     shard_from,
     shard_options,
     spec_argument,
+    spec_input_cap,
     spec_input_options,
     state_option,
 )
-from batchrun.console import LOG_FORMATS, make_event_sink
+from batchrun.console import LOG_FORMATS, ConsoleSink, make_event_sink
 from batchrun.errors import UsageError
 from batchrun.inspection import select_tasks
-from batchrun.ops.apply import ApplyOptions, apply
+from batchrun.ops.apply import ApplyOptions, ApplyResult, apply
 from batchrun.ops.context import api_key_secrets
+from batchrun.ops.finished import EndedInstance, apply_ended, find_ended
 from batchrun.scheduler.push import ListenOptions
 
 
@@ -168,12 +173,24 @@ def apply_command(
     if public_url is not None and listen is None:
         raise UsageError("--public-url goes with --listen")
     listen_options = ListenOptions.parse(listen, public_url) if listen is not None else None
-    spec = load(spec_path)
     shard = shard_from(shards, shard_index)
     if shard is not None and (run_key is None or new):
         raise UsageError(
             "--shards needs --run KEY: every shard of a batch must use the same run key"
         )
+    hint_args = _hint_args(state_path, results_root, api_url, offline=sim)
+    if not (new or only or retry_failed or retry_statuses or diff_from or listen):
+        ended = find_ended(
+            spec_path,
+            max_input_size=spec_input_cap(),
+            state=state_path,
+            results=results_root,
+            shard=shard,
+            run_key=run_key,
+        )
+        if ended is not None:
+            _apply_ended(ended, sim, api_url, log_format, quiet, no_report, hint_args)
+    spec = load(spec_path)
     location = locate(spec, state_path, results_root, shard)
     spec = location.spec
     options = ApplyOptions(
@@ -210,8 +227,42 @@ def apply_command(
                 secrets=api_key_secrets(spec) | {access.api_key},
             )
         )
-        console.hint_args = _hint_args(state_path, results_root, api_url, offline=sim)
+        console.hint_args = hint_args
         result = apply(location, access, console, options)
+    _end(console, result, log_format)
+
+
+def _apply_ended(
+    ended: EndedInstance,
+    sim: bool,
+    api_url: str | None,
+    log_format: str,
+    quiet: bool,
+    no_report: bool,
+    hint_args: list[str],
+) -> None:
+    """The instance has ended and the spec is as it was (`ops/finished.py`): say so without
+    loading the spec. Returns only if another `apply` took the instance meanwhile."""
+    snapshot = ended.snapshot
+    echo_spec_warnings(
+        snapshot.warnings, as_json=bool(click.get_current_context().meta.get(JSON_ERRORS))
+    )
+    # The same requirement as a full `apply`: the key is set, though nothing will be sent.
+    api_key = None if sim else access_for(snapshot.api_base_url, snapshot.api_key_env).api_key
+    secrets = snapshot.secrets(os.environ) | ({api_key} if api_key else set())
+    with make_event_sink(
+        stream=sys.stdout,
+        log_format=log_format,  # type: ignore[arg-type]
+        quiet=quiet,
+        secrets=secrets,
+    ) as console:
+        console.hint_args = hint_args
+        result = apply_ended(ended, console, secrets=secrets, report=not no_report)
+    if result is not None:
+        _end(console, result, log_format)
+
+
+def _end(console: ConsoleSink, result: ApplyResult, log_format: str) -> NoReturn:
     console.print_summary(result.summary)
     if result.error is not None:
         if log_format == "json":

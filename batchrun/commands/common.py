@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +15,8 @@ from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
 from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.shards import Shard, resolve_shard, unsharded_index_hint
-from batchrun.spec import BatchSpec, load_spec
+from batchrun.spec import BatchSpec, SpecIssue, load_spec
+from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.spec.value_types import parse_duration, parse_size, url_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,12 +106,20 @@ def load(spec_path: Path | str, *, show_warnings: bool = True) -> BatchSpec:
     else:
         spec = load_spec(spec_path, max_input_size=max_input_size)
     if show_warnings and meta.get(SHOW_SPEC_WARNINGS):
-        echo_spec_warnings(spec, as_json=bool(meta.get(JSON_ERRORS)))
+        echo_spec_warnings(spec.warnings, as_json=bool(meta.get(JSON_ERRORS)))
     return spec
 
 
-def echo_spec_warnings(spec: BatchSpec, *, as_json: bool = False) -> None:
-    for warning in spec.warnings:
+def spec_input_cap() -> int:
+    """The command's --max-input-size, or the default."""
+    ctx = click.get_current_context(silent=True)
+    meta: dict[str, Any] = ctx.meta if ctx is not None else {}
+    value: int | None = meta.get(MAX_INPUT_SIZE)
+    return DEFAULT_MAX_INPUT_BYTES if value is None else value
+
+
+def echo_spec_warnings(warnings: Sequence[SpecIssue], *, as_json: bool = False) -> None:
+    for warning in warnings:
         if as_json:
             echo_json_warning(str(warning), warning.path, warning.line, warning.col)
         else:

@@ -13,25 +13,32 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import anyio
 
 from batchrun.api_access import ApiAccess, unavailable
 from batchrun.client import SkyvernClient, SkyvernError
 from batchrun.decide import NEEDS_A_RUN, NO_RETRY, Action, RetryRequest
-from batchrun.errors import ApiUnavailableError, BatchrunError, ExitCode
-from batchrun.events import BatchEvent, EventKind, EventSink
+from batchrun.errors import ApiUnavailableError, BatchrunError
+from batchrun.events import EventKind, EventSink
 from batchrun.export.task_export import ExportSettings
 from batchrun.halt import HaltPolicyValue, HaltTracker, halt_policy_with_overrides
 from batchrun.ops.context import BatchContext, BatchLocation, api_key_secrets, find_instance
 from batchrun.ops.diff import write_instance_diff
+from batchrun.ops.finished import spec_record
+from batchrun.ops.invocation import (
+    ApplyResult,
+    InvocationEnd,
+    close_invocation,
+    located_event,
+    started_message,
+    write_results,
+)
 from batchrun.ops.plan import PlannedTask, decide_tasks, redacted_request
 from batchrun.ops.preflight import check_local_writes
 from batchrun.ops.results import (
     artifact_types,
     move_removed_tasks,
-    write_summary_and_report,
 )
 from batchrun.redaction import Redactor
 from batchrun.scheduler import ResultsExporter, RunStats, Scheduler, SchedulerOptions
@@ -44,8 +51,7 @@ from batchrun.scheduler.history import (
 from batchrun.scheduler.push import CompletionPush, ListenOptions
 from batchrun.scheduler.work_queue import Job
 from batchrun.spec import BatchSpec, TaskSpec
-from batchrun.state import BatchLock, BatchRecord, StateStore, TaskSync, now_utc
-from batchrun.summary import BatchSummary, summarise
+from batchrun.state import BatchLock, BatchRecord, SpecRecord, StateStore, TaskSync, now_utc
 
 
 @dataclass(frozen=True)
@@ -70,14 +76,6 @@ class ApplyOptions:
     order: str = "longest"
     # `--listen`: serve a webhook receiver and have every run report its end to it.
     listen: ListenOptions | None = None
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    summary: BatchSummary
-    exit_code: ExitCode
-    error: BatchrunError | None  # what stopped the batch early, if anything did
-    report_path: Path | None
 
 
 def apply(
@@ -111,15 +109,8 @@ async def apply_async(
     with BatchContext.open(location, create=True, secrets=secrets) as ctx:
         batch, run_key = _instance(ctx.store, spec, options)
         diff_base = find_instance(ctx.store, spec, options.diff_from) if options.diff_from else None
-        sink.emit(
-            BatchEvent(
-                EventKind.BATCH_LOCATED,
-                f"{spec.name}/{run_key}",
-                f"state {location.state_path} · instance {spec.name}/{run_key}"
-                + ("" if batch is not None else " (new)"),
-                data={"state_path": str(location.state_path), "run_key": run_key},
-            )
-        )
+        label = f"{spec.name}/{run_key}"
+        sink.emit(located_event(label, location.state_path, run_key, new=batch is None))
         stored = ctx.store.stored_tasks(batch.id) if batch is not None else {}
         planned = list(decide_tasks(spec.tasks, stored, options.retry, only=options.only))
         unexported = _unexported(planned)
@@ -199,7 +190,7 @@ async def _run(
 ) -> ApplyResult:
     spec, store, location = ctx.spec, ctx.store, ctx.location
     started = time.monotonic()
-    store.sync_tasks(batch.id, sync_changes(planned))
+    store.sync_tasks(batch.id, sync_changes(planned), _spec_record(ctx, options, planned))
     store.start_invocation(batch.id, str(spec.path))
     results = location.results_for(batch.run_key)
     move_removed_tasks(results, [i.task_id for i in planned if i.action == Action.REMOVE])
@@ -243,7 +234,7 @@ async def _run(
     total = len(planned) - counts[Action.REMOVE]
     scheduler._emit(
         EventKind.BATCH_STARTED,
-        f"{total} task{'' if total == 1 else 's'}, {len(jobs)} to run, concurrency {concurrency}",
+        started_message(total, len(jobs), concurrency),
         data={
             "total": total,
             "to_run": len(jobs),
@@ -264,40 +255,25 @@ async def _run(
     except KeyboardInterrupt:
         stats = scheduler.stats
         stats.interrupted = True
-    counted = summarise(
+    summary = close_invocation(
         store,
         batch,
         [task.id for task in spec.tasks],
-        results_dir=results.path,
+        results=results,
         spec_path=spec.path,
         state_path=location.state_path,
+        end=InvocationEnd(
+            active_s=time.monotonic() - started if stats.worked else 0.0,
+            stopped=_stopped(stats, error),
+            expected_wall_time_s=expected_wall,
+            webhooks=push.stats() if push is not None else None,
+        ),
     )
-    store.end_invocation(
-        batch.id,
-        finished=counted.finished,
-        active_s=time.monotonic() - started if stats.worked else 0.0,
-        stopped=_stopped(stats, error),
-    )
-    # Only the instance's own row changed since the tasks were counted: no second pass.
-    batch = store.find_batch(spec.name, batch.run_key) or batch
-    summary = dataclasses.replace(
-        counted,
-        active_time_s=batch.active_s,
-        stopped=batch.stopped,
-        expected_wall_time_s=expected_wall,
-        webhooks=push.stats() if push is not None else None,
-    )
-    store.add_event(
-        batch.id,
-        BatchEvent(EventKind.BATCH_FINISHED, label, summary.headline(), data=summary.as_dict()),
-    )
-    store.flush_events()
     if diff_base is not None:
         write_instance_diff(store, spec, diff_base, batch, results.path)
-    report_path = write_summary_and_report(
-        results, summary, report=options.report, extra=location.summary_fields()
+    return write_results(
+        results, summary, error, report=options.report, extra=location.summary_fields()
     )
-    return ApplyResult(summary, exit_code_for(summary, error), error, report_path)
 
 
 def sync_with_spec(
@@ -313,13 +289,23 @@ def sync_with_spec(
 
 
 def sync_changes(planned: Sequence[PlannedTask]) -> list[TaskSync]:
-    return [_sync(item) for item in planned]
+    return [change for item in planned if (change := _sync(item)) is not None]
 
 
-def _sync(item: PlannedTask) -> TaskSync:
+def _sync(item: PlannedTask) -> TaskSync | None:
+    """The change to the stored task; None when it stands as the spec has it already."""
     task = item.task
     if task is None:
         return TaskSync(item.task_id, "remove")
+    stored = item.stored
+    if (
+        item.action in _KEPT
+        and stored is not None
+        and stored.position == task.position
+        and not stored.removed
+        and stored.has_request
+    ):
+        return None
     fields = {
         "position": task.position,
         "kind": task.kind,
@@ -332,6 +318,29 @@ def _sync(item: PlannedTask) -> TaskSync:
         case Action.CHANGED | Action.RETRY:
             return TaskSync(task.id, "new_round", **fields)
     return TaskSync(task.id, "keep", position=task.position, request=fields["request"])
+
+
+_KEPT = (Action.SKIP, Action.KEEP, Action.RESUME)
+
+
+def _spec_record(
+    ctx: BatchContext, options: ApplyOptions, planned: list[PlannedTask]
+) -> SpecRecord | None:
+    """The spec load to remember for the next `apply` (`ops/finished.py`), when every stored
+    task now stands as this load has it: not with `--only` (the other tasks were not
+    looked at), nor while a run of an older request is still in flight (its task takes the
+    new request only once that run has ended)."""
+    if options.only is not None:
+        return None
+    if any(
+        item.action == Action.RESUME
+        and item.task is not None
+        and item.stored is not None
+        and item.stored.content_hash != item.task.content_hash
+        for item in planned
+    ):
+        return None
+    return spec_record(ctx.spec, ctx.location.shard)
 
 
 def _jobs(
@@ -382,17 +391,3 @@ def _stopped(stats: RunStats, error: BatchrunError | None) -> dict[str, object] 
     if stats.budget_exhausted:
         return {"why": "budget", "message": "the budget ran out: some tasks were not started"}
     return None
-
-
-def exit_code_for(summary: BatchSummary, error: BatchrunError | None) -> ExitCode:
-    if summary.interrupted:
-        return ExitCode.INTERRUPTED
-    if error is not None:
-        return error.exit_code
-    if summary.halted:
-        return ExitCode.HALTED
-    if summary.budget_exhausted and summary.pending:
-        return ExitCode.BUDGET_EXHAUSTED
-    if summary.failed or summary.canceled or summary.file_errors:
-        return ExitCode.TASKS_FAILED
-    return ExitCode.OK

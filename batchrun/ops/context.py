@@ -50,20 +50,11 @@ class BatchLocation:
         results: Path | None = None,
         shard: Shard | None = None,
     ) -> BatchLocation:
-        if results is not None:
-            root = Path(results)
-        elif spec.results_dir.is_absolute():
-            root = spec.results_dir
-        else:
-            root = spec.path.parent / spec.results_dir
-        state_path = state_path_for(spec.path, state)
+        state_path, root = batch_paths(
+            spec.path, spec.results_dir, state=state, results=results, shard=shard
+        )
         if shard is not None:
-            # Each shard is a batch of its own on disk: its own state file and results, so
-            # shards share no file and can run on different machines.
             spec = sharded_spec(spec, shard)
-            root = root / results_subdir(shard)
-            if not state:
-                state_path = state_path.with_name(default_state_name(shard))
         location = cls(spec, state_path, root, shard)
         if not state and shard is None:
             location._refuse_to_fork()
@@ -93,6 +84,32 @@ class BatchLocation:
             f"use it with --state {legacy}, or move it there "
             f"(mkdir -p {self.state_path.parent} && mv {legacy} {self.state_path})"
         )
+
+
+def batch_paths(
+    spec_path: Path,
+    results_dir: Path,
+    *,
+    state: Path | str | None = None,
+    results: Path | None = None,
+    shard: Shard | None = None,
+) -> tuple[Path, Path]:
+    """The state file and the results root of the spec at `spec_path` whose `results`
+    setting is `results_dir`, given the command line's overrides."""
+    if results is not None:
+        root = Path(results)
+    elif results_dir.is_absolute():
+        root = results_dir
+    else:
+        root = spec_path.parent / results_dir
+    state_path = state_path_for(spec_path, state)
+    if shard is not None:
+        # Each shard is a batch of its own on disk: its own state file and results, so
+        # shards share no file and can run on different machines.
+        root = root / results_subdir(shard)
+        if not state:
+            state_path = state_path.with_name(default_state_name(shard))
+    return state_path, root
 
 
 def _has_batch(path: Path, spec_name: str) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from batchrun.spec.errors import SourceLocation, SpecIssue
+from batchrun.spec.inputs import SpecSource
 from batchrun.spec.interpolate import redact
 
 
@@ -126,3 +127,5 @@ class BatchSpec:
     diff_ignore: tuple[str, ...] = ()  # output paths (`$.a.b`, `$.items[*].c`) a diff skips
     # Valid but likely not what the author meant (`validate` prints them; never fatal here).
     warnings: list[SpecIssue] = field(default_factory=list)
+    # What the load read, and its fingerprint (None for a spec not loaded from a file).
+    source: SpecSource | None = None

@@ -17,6 +17,7 @@ returned on the `BatchSpec`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, Spec
 from batchrun.spec.expand import Row, load_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
 from batchrun.spec.fields import SETTINGS_BOOLEAN_PATHS, RequestFields, text_booleans
+from batchrun.spec.inputs import recording
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
 from batchrun.spec.merge import source_of
 from batchrun.spec.models import (
@@ -74,11 +76,13 @@ def load_spec(
     `max_input_size` (bytes) caps the spec file, and the files it names unless the spec's
     `limits.max_input_size` sets their cap itself."""
     display = os.fspath(path)
-    text = read_text(path, display, what="spec file", max_bytes=max_input_size)
-    loaded = load_yaml(text, display)
     environ = os.environ if environ is None else environ
-    loader = _SpecLoader(Path(path), loaded.positions, environ, max_input_size)
-    return loader.load(loaded.data)
+    with recording(path, environ, max_input_size) as (recorder, source):
+        text = read_text(path, display, what="spec file", max_bytes=max_input_size)
+        loaded = load_yaml(text, display)
+        loader = _SpecLoader(Path(path), loaded.positions, recorder, max_input_size)
+        spec = loader.load(loaded.data)
+    return dataclasses.replace(spec, source=source[0] if source else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ CSV never sits in memory as one text.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from batchrun.spec.errors import SpecError, SpecIssue
+from batchrun.spec.inputs import note_file_opened, note_file_read
 
 # The default cap: far above any hand-written spec, and what keeps a stray multi-gigabyte
 # file from being read whole by mistake. `limits.max_input_size` raises it for row files.
@@ -52,6 +54,7 @@ def read_text(
         data = _read(handle, display, what, max_bytes + 1)
     if len(data) > max_bytes:
         raise _fail(display, _too_large(what, None, max_bytes, hint))
+    note_file_read(path, hashlib.sha256(data).hexdigest())
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     try:
@@ -75,11 +78,14 @@ def read_lines(
     with _open_capped(path, display, what, max_bytes, hint) as handle:
         total = 0
         number = 0
+        digest = hashlib.sha256()
         while True:
             # Never more than the cap allows, even in one line with no end (st_size can lie).
             raw = _readline(handle, display, what, max_bytes + 1 - total)
             if not raw:
+                note_file_read(path, digest.hexdigest())
                 return
+            digest.update(raw)
             total += len(raw)
             if total > max_bytes:
                 raise _fail(display, _too_large(what, None, max_bytes, hint))
@@ -103,6 +109,7 @@ def _open_capped(
             raise _fail(display, f"{what} is a directory, not a file")
         if info.st_size > max_bytes:
             raise _fail(display, _too_large(what, info.st_size, max_bytes, hint))
+        note_file_opened(path)
         return open(path, "rb")  # the caller closes it (a with block)
     except OSError as exc:
         raise _os_error(display, what, exc) from None

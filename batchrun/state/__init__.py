@@ -15,7 +15,7 @@ from batchrun.state.records import (
 )
 from batchrun.state.rows import now_utc
 from batchrun.state.store import StateStore, open_store
-from batchrun.state.tasks import SchedulingRow, TaskSync
+from batchrun.state.tasks import SchedulingRow, SpecRecord, TaskSync
 
 __all__ = [
     "FINAL_TASK_STATES",
@@ -24,6 +24,7 @@ __all__ = [
     "BatchLock",
     "BatchRecord",
     "SchedulingRow",
+    "SpecRecord",
     "StateStore",
     "StoredTask",
     "TaskEnd",

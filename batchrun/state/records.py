@@ -70,6 +70,8 @@ class StoredTask:
     end_status: str | None
     removed: bool = False
     exported: bool = True  # its results are written (an ended task may still need them)
+    position: int = -1  # in the spec that last synced it
+    has_request: bool = True  # its attempt-1 request is stored (older states lack some)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,10 @@ def task_record(row: sqlite3.Row) -> TaskRecord:
     )
 
 
-STORED_TASK_COLUMNS = "task_id, state, content_hash, attempts, end_status, removed, exported"
+STORED_TASK_COLUMNS = (
+    "task_id, state, content_hash, attempts, end_status, removed, exported, position, "
+    "request_json IS NOT NULL AS has_request"
+)
 
 
 def stored_task(row: sqlite3.Row) -> StoredTask:
@@ -108,6 +111,8 @@ def stored_task(row: sqlite3.Row) -> StoredTask:
         end_status=row["end_status"],
         removed=bool(row["removed"]),
         exported=bool(row["exported"]),
+        position=row["position"],
+        has_request=bool(row["has_request"]),
     )
 
 

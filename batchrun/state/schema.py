@@ -159,3 +159,22 @@ def m004_tables_fingerprint(db: Database) -> None:
     """What the results tables were last written from (a digest, and the mtime of the JSONL
     they wrote): an `apply` that finds both unchanged does not rewrite the tables."""
     db.executescript("ALTER TABLE batches ADD COLUMN tables_json TEXT;")
+
+
+@_migration
+def m005_spec_fingerprints(db: Database) -> None:
+    """The fingerprint of the spec load that last synced an instance's tasks, and what each
+    spec file read (files, variable names) and said (name, paths, warnings): with both, an
+    `apply` of an instance that has ended proves so without loading the spec
+    (`ops/finished.py`)."""
+    db.executescript(
+        """
+        ALTER TABLE batches ADD COLUMN spec_fingerprint TEXT;
+        CREATE TABLE spec_snapshots (
+            spec_key TEXT PRIMARY KEY,
+            inputs_json TEXT NOT NULL,
+            snapshot_json TEXT NOT NULL,
+            saved_at TEXT NOT NULL
+        );
+        """
+    )

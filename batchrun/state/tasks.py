@@ -41,6 +41,18 @@ class TaskSync:
 
 
 @dataclass(frozen=True, slots=True)
+class SpecRecord:
+    """The spec load a sync brought the tasks in line with (see `spec/inputs.py`):
+    `fingerprint` is kept on the instance, the rest under `key` for whoever loads the spec
+    file next."""
+
+    key: str
+    fingerprint: str
+    inputs_json: str
+    snapshot_json: str
+
+
+@dataclass(frozen=True, slots=True)
 class SchedulingRow:
     """What the scheduler needs of a stored task to decide what to do next."""
 
@@ -58,13 +70,26 @@ class SchedulingRow:
 
 
 class TaskTable(AttemptTable):
-    def sync_tasks(self, batch_id: int, changes: Sequence[TaskSync]) -> None:
-        """Apply the start-of-`apply` decisions in one transaction."""
+    def sync_tasks(
+        self, batch_id: int, changes: Sequence[TaskSync], spec: SpecRecord | None = None
+    ) -> None:
+        """Apply the start-of-`apply` decisions in one transaction. `spec`: the load that
+        covered every task (None: the instance is no longer known to match any load)."""
         stamp = ts(now_utc())
         by_change: dict[str, list[TaskSync]] = {}
         for change in changes:
             by_change.setdefault(change.change, []).append(change)
         with self._transaction() as conn:
+            conn.execute(
+                "UPDATE batches SET spec_fingerprint = ? WHERE id = ?",
+                (spec.fingerprint if spec is not None else None, batch_id),
+            )
+            if spec is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO spec_snapshots (spec_key, inputs_json, "
+                    "snapshot_json, saved_at) VALUES (?, ?, ?, ?)",
+                    (spec.key, spec.inputs_json, spec.snapshot_json, stamp),
+                )
             conn.executemany(
                 "INSERT INTO tasks (batch_id, task_id, position, kind, content_hash, request_json, "
                 "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -130,6 +155,30 @@ class TaskTable(AttemptTable):
                 "UPDATE tasks SET removed = 1, updated_at = ? WHERE batch_id = ? AND task_id = ?",
                 [(stamp, batch_id, c.task_id) for c in by_change.get("remove", [])],
             )
+
+    def spec_snapshot(self, spec_key: str) -> tuple[str, str] | None:
+        """(inputs_json, snapshot_json) last saved for the spec file `spec_key`."""
+        row = self._conn.execute(
+            "SELECT inputs_json, snapshot_json FROM spec_snapshots WHERE spec_key = ?",
+            (spec_key,),
+        ).fetchone()
+        return (row["inputs_json"], row["snapshot_json"]) if row else None
+
+    def spec_fingerprint(self, batch_id: int) -> str | None:
+        row = self._conn.execute(
+            "SELECT spec_fingerprint FROM batches WHERE id = ?", (batch_id,)
+        ).fetchone()
+        return row["spec_fingerprint"] if row else None
+
+    def tasks_needing_work(self, batch_id: int) -> int:
+        """Tasks not ended, or ended with their results not written: what an `apply` with
+        no retry asked for would work on (`batchrun.decide`, for an unchanged spec)."""
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM tasks WHERE batch_id = ? AND removed = 0 "
+            "AND (state IN ('pending', 'submitting', 'running', 'retry_wait') OR exported = 0)",
+            (batch_id,),
+        ).fetchone()
+        return int(row[0])
 
     def stored_tasks(self, batch_id: int) -> dict[str, StoredTask]:
         rows = self._conn.execute(

@@ -60,6 +60,15 @@ def test_plan_apply_status_and_resume_from_python(tmp_path: Path) -> None:
 
         assert anyio.run(again).runs == 4
         assert sim.stats()["runs_created"] == 4
+        # Given the spec's path, an instance that has ended is summed up from the state
+        # without loading the spec (its `batch_started` event says so).
+        events.clear()
+        from_path = batchrun.apply(
+            path, api_url=sim.base_url, api_key=sim.api_key, run_key="r1", events=Recorder()
+        )
+        assert (from_path.succeeded, from_path.failed, from_path.runs) == (2, 1, 4)
+        [started] = [e for e in events if e.kind == batchrun.EventKind.BATCH_STARTED]
+        assert started.data["spec_loaded"] is False
         retried = batchrun.plan(spec, retry_failed=True)
         assert {i.task_id for i in retried.tasks if i.action == batchrun.Action.RETRY} == {"gone"}
 
