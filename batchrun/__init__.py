@@ -19,6 +19,8 @@ are `BatchrunError` subclasses carrying the command line's exit code.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from batchrun.api import (
     apply,
     apply_async,
@@ -36,10 +38,22 @@ from batchrun.errors import (
 )
 from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.ops.plan import Plan, PlannedTask
-from batchrun.sim import start_simulator
 from batchrun.spec import BatchSpec, SpecError, TaskSpec, load_spec
 from batchrun.summary import BatchSummary, FailedTask
 from batchrun.version import __version__
+
+if TYPE_CHECKING:
+    from batchrun.sim import start_simulator
+
+
+def __getattr__(name: str) -> Any:
+    # The simulator is a web server (uvicorn, starlette: about 20 MB): loaded when asked for.
+    if name == "start_simulator":
+        from batchrun.sim import start_simulator
+
+        return start_simulator
+    raise AttributeError(f"module 'batchrun' has no attribute {name!r}")
+
 
 __all__ = [
     "Action",

@@ -8,9 +8,6 @@ from pathlib import Path
 
 import click
 
-from batchrun.sim.scenario import Scenario, demo_scenario
-from batchrun.sim.server import start_simulator
-
 
 @click.command("sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
@@ -44,6 +41,9 @@ def sim_command(
     store_path: Path | None,
 ) -> None:
     """Serve a Skyvern-compatible API on loopback (no account needed) until Ctrl-C."""
+    from batchrun.sim.scenario import Scenario, demo_scenario  # a web server: loaded on use
+    from batchrun.sim.server import start_simulator
+
     scenario = Scenario.from_yaml(scenario_path) if scenario_path else demo_scenario()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -25,7 +25,6 @@ import anyio
 import anyio.abc
 
 from batchrun.errors import UsageError
-from batchrun.receiver import WebhookReceiver, parse_listen
 
 _logger = logging.getLogger("batchrun.push")
 
@@ -39,6 +38,8 @@ class ListenOptions:
     @classmethod
     def parse(cls, listen: str, public_url: str | None) -> ListenOptions:
         """`--listen HOST:PORT` and `--public-url URL`, checked before anything is paid."""
+        from batchrun.receiver import parse_listen  # a web server: loaded only to listen
+
         host, port = parse_listen(listen)
         if public_url is None and not _is_loopback(host):
             raise UsageError(
@@ -61,6 +62,8 @@ class CompletionPush:
     """The receiver of one `apply`, and which spec `webhook_url` each run's delivery goes on to."""
 
     def __init__(self, options: ListenOptions, *, api_key: str) -> None:
+        from batchrun.receiver import WebhookReceiver  # a web server: loaded only to listen
+
         self.receiver = WebhookReceiver(
             options.host,
             options.port,

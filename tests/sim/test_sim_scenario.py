@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from batchrun.cli import cli
-from batchrun.commands.sim import demo_scenario
 from batchrun.errors import UsageError
 from batchrun.sim import Scenario
+from batchrun.sim.scenario import demo_scenario
 
 ISSUE_EXAMPLE = """
 rules:
