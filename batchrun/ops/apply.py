@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -288,8 +288,9 @@ def sync_with_spec(
     return planned
 
 
-def sync_changes(planned: Sequence[PlannedTask]) -> list[TaskSync]:
-    return [change for item in planned if (change := _sync(item)) is not None]
+def sync_changes(planned: Iterable[PlannedTask]) -> Iterator[TaskSync]:
+    """The changes, made one at a time: each holds a copy of its task's request."""
+    return (change for item in planned if (change := _sync(item)) is not None)
 
 
 def _sync(item: PlannedTask) -> TaskSync | None:

@@ -13,7 +13,7 @@ from batchrun.spec import BatchSpec, TaskSpec
 from batchrun.state import BatchRecord, StateStore, StoredTask, open_store
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedTask:
     task_id: str
     action: Action

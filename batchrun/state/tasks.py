@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,16 +69,53 @@ class SchedulingRow:
         return self.attempts - self.round_start
 
 
+_SYNC_CHUNK = 2000
+_SYNC_SQL = {
+    "insert": "INSERT INTO tasks (batch_id, task_id, position, kind, content_hash, "
+    "request_json, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "refresh": "UPDATE tasks SET position = ?, kind = ?, content_hash = ?, request_json = ?, "
+    "removed = 0, updated_at = ? WHERE batch_id = ? AND task_id = ?",
+    "new_round": "UPDATE tasks SET position = ?, kind = ?, content_hash = ?, request_json = ?, "
+    "state = ?, round_start = attempts, next_attempt_at = NULL, failure_reason = NULL, "
+    "end_status = NULL, finished_at = NULL, exported = 0, removed = 0, updated_at = ? "
+    "WHERE batch_id = ? AND task_id = ?",
+    # A task back in the spec after it was removed is exported again.
+    "keep": "UPDATE tasks SET position = ?, exported = exported * (1 - removed), removed = 0, "
+    "request_json = COALESCE(request_json, ?) WHERE batch_id = ? AND task_id = ?",
+    "remove": "UPDATE tasks SET removed = 1, updated_at = ? WHERE batch_id = ? AND task_id = ?",
+}
+
+
+def _sync_params(c: TaskSync, batch_id: int, stamp: str | None) -> tuple[Any, ...]:
+    """The parameters of `_SYNC_SQL[c.change]`."""
+    match c.change:
+        case "insert":
+            request = _json(c.request)
+            return (batch_id, c.task_id, c.position, c.kind, c.content_hash, request,
+                    TaskState.PENDING, stamp)  # fmt: skip
+        case "refresh":
+            request = _json(c.request)
+            return (c.position, c.kind, c.content_hash, request, stamp, batch_id, c.task_id)
+        case "new_round":
+            request = _json(c.request)
+            return (c.position, c.kind, c.content_hash, request, TaskState.PENDING, stamp,
+                    batch_id, c.task_id)  # fmt: skip
+        case "keep":
+            return (c.position, _json(c.request), batch_id, c.task_id)
+        case "remove":
+            return (stamp, batch_id, c.task_id)
+    raise ValueError(f"unknown task change {c.change!r}")
+
+
 class TaskTable(AttemptTable):
     def sync_tasks(
-        self, batch_id: int, changes: Sequence[TaskSync], spec: SpecRecord | None = None
+        self, batch_id: int, changes: Iterable[TaskSync], spec: SpecRecord | None = None
     ) -> None:
-        """Apply the start-of-`apply` decisions in one transaction. `spec`: the load that
-        covered every task (None: the instance is no longer known to match any load)."""
+        """Apply the start-of-`apply` decisions in one transaction, `changes` consumed as they
+        come (at 100,000 tasks, their requests never all sit in memory at once). `spec`: the
+        load that covered every task (None: the instance no longer matches a known load)."""
         stamp = ts(now_utc())
-        by_change: dict[str, list[TaskSync]] = {}
-        for change in changes:
-            by_change.setdefault(change.change, []).append(change)
+        pending: dict[str, list[tuple[Any, ...]]] = {kind: [] for kind in _SYNC_SQL}
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE batches SET spec_fingerprint = ? WHERE id = ?",
@@ -90,71 +127,15 @@ class TaskTable(AttemptTable):
                     "snapshot_json, saved_at) VALUES (?, ?, ?, ?)",
                     (spec.key, spec.inputs_json, spec.snapshot_json, stamp),
                 )
-            conn.executemany(
-                "INSERT INTO tasks (batch_id, task_id, position, kind, content_hash, request_json, "
-                "state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        batch_id,
-                        c.task_id,
-                        c.position,
-                        c.kind,
-                        c.content_hash,
-                        _json(c.request),
-                        TaskState.PENDING,
-                        stamp,
-                    )
-                    for c in by_change.get("insert", [])
-                ],
-            )
-            conn.executemany(
-                "UPDATE tasks SET position = ?, kind = ?, content_hash = ?, request_json = ?, "
-                "removed = 0, updated_at = ? WHERE batch_id = ? AND task_id = ?",
-                [
-                    (
-                        c.position,
-                        c.kind,
-                        c.content_hash,
-                        _json(c.request),
-                        stamp,
-                        batch_id,
-                        c.task_id,
-                    )
-                    for c in by_change.get("refresh", [])
-                ],
-            )
-            conn.executemany(
-                "UPDATE tasks SET position = ?, kind = ?, content_hash = ?, request_json = ?, "
-                "state = ?, round_start = attempts, next_attempt_at = NULL, "
-                "failure_reason = NULL, end_status = NULL, finished_at = NULL, exported = 0, "
-                "removed = 0, updated_at = ? WHERE batch_id = ? AND task_id = ?",
-                [
-                    (
-                        c.position,
-                        c.kind,
-                        c.content_hash,
-                        _json(c.request),
-                        TaskState.PENDING,
-                        stamp,
-                        batch_id,
-                        c.task_id,
-                    )
-                    for c in by_change.get("new_round", [])
-                ],
-            )
-            # A task back in the spec after it was removed is exported again.
-            conn.executemany(
-                "UPDATE tasks SET position = ?, exported = exported * (1 - removed), removed = 0, "
-                "request_json = COALESCE(request_json, ?) WHERE batch_id = ? AND task_id = ?",
-                [
-                    (c.position, _json(c.request), batch_id, c.task_id)
-                    for c in by_change.get("keep", [])
-                ],
-            )
-            conn.executemany(
-                "UPDATE tasks SET removed = 1, updated_at = ? WHERE batch_id = ? AND task_id = ?",
-                [(stamp, batch_id, c.task_id) for c in by_change.get("remove", [])],
-            )
+            for change in changes:
+                rows = pending[change.change]
+                rows.append(_sync_params(change, batch_id, stamp))
+                if len(rows) >= _SYNC_CHUNK:
+                    conn.executemany(_SYNC_SQL[change.change], rows)
+                    rows.clear()
+            for kind, rows in pending.items():
+                if rows:
+                    conn.executemany(_SYNC_SQL[kind], rows)
 
     def spec_snapshot(self, spec_key: str) -> tuple[str, str] | None:
         """(inputs_json, snapshot_json) last saved for the spec file `spec_key`."""
