@@ -15,7 +15,7 @@ from batchrun.ops import apply as apply_op
 from batchrun.ops import plan as plan_op
 from batchrun.ops import status as status_op
 from batchrun.ops.context import BatchContext, BatchLocation
-from batchrun.ops.finished import apply_ended, find_ended
+from batchrun.ops.finished import apply_ended, find_unchanged
 from batchrun.spec import BatchSpec, load_spec
 from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.summary import BatchSummary
@@ -92,7 +92,7 @@ async def apply_async(
     """
     asks_for_work = new or only is not None or retry_failed or any(retry)
     if not isinstance(spec, BatchSpec) and not asks_for_work:
-        ended = find_ended(
+        ended = find_unchanged(
             Path(spec),
             max_input_size=DEFAULT_MAX_INPUT_BYTES,
             state=state,

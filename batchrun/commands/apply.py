@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
@@ -36,8 +37,14 @@ from batchrun.errors import UsageError
 from batchrun.inspection import select_tasks
 from batchrun.ops.apply import ApplyOptions, ApplyResult, apply
 from batchrun.ops.context import api_key_secrets
-from batchrun.ops.finished import EndedInstance, apply_ended, find_ended
+from batchrun.ops.finished import (
+    UnchangedInstance,
+    apply_ended,
+    find_unchanged,
+    tasks_with_work,
+)
 from batchrun.scheduler.push import ListenOptions
+from batchrun.spec import BatchSpec, SpecIssue
 
 
 @click.command("apply")
@@ -179,8 +186,9 @@ def apply_command(
             "--shards needs --run KEY: every shard of a batch must use the same run key"
         )
     hint_args = _hint_args(state_path, results_root, api_url, offline=sim)
+    unchanged = None
     if not (new or only or retry_failed or retry_statuses or diff_from or listen):
-        ended = find_ended(
+        unchanged = find_unchanged(
             spec_path,
             max_input_size=spec_input_cap(),
             state=state_path,
@@ -188,9 +196,9 @@ def apply_command(
             shard=shard,
             run_key=run_key,
         )
-        if ended is not None:
-            _apply_ended(ended, sim, api_url, log_format, quiet, no_report, hint_args)
-    spec = load(spec_path)
+        if unchanged is not None:
+            _apply_ended(unchanged, sim, log_format, quiet, no_report, hint_args)
+    spec, proven = _load_for_apply(spec_path, unchanged)
     location = locate(spec, state_path, results_root, shard)
     spec = location.spec
     options = ApplyOptions(
@@ -208,6 +216,7 @@ def apply_command(
         diff_from=diff_from,
         order=order,
         listen=listen_options,
+        proven_fingerprint=proven,
     )
     with ExitStack() as stack:
         if sim:
@@ -232,21 +241,36 @@ def apply_command(
     _end(console, result, log_format)
 
 
+def _load_for_apply(
+    spec_path: Path, unchanged: UnchangedInstance | None
+) -> tuple[BatchSpec, str | None]:
+    """The spec, and the fingerprint that proved the tasks it leaves out unchanged: with an
+    unchanged spec, only the tasks the state has work for are built (`ops/finished.py`)."""
+    if unchanged is None:
+        return load(spec_path), None
+    wanted = tasks_with_work(unchanged)
+    spec = load(spec_path, only_ids=wanted, show_warnings=False)
+    if sorted(task.id for task in spec.tasks) != sorted(wanted):
+        return load(spec_path), None  # not the ids the state has: build every task
+    _echo_warnings(unchanged.snapshot.warnings)
+    return spec, unchanged.fingerprint
+
+
+def _echo_warnings(warnings: Sequence[SpecIssue]) -> None:
+    echo_spec_warnings(warnings, as_json=bool(click.get_current_context().meta.get(JSON_ERRORS)))
+
+
 def _apply_ended(
-    ended: EndedInstance,
+    ended: UnchangedInstance,
     sim: bool,
-    api_url: str | None,
     log_format: str,
     quiet: bool,
     no_report: bool,
     hint_args: list[str],
 ) -> None:
-    """The instance has ended and the spec is as it was (`ops/finished.py`): say so without
-    loading the spec. Returns only if another `apply` took the instance meanwhile."""
+    """The spec is as it was and the instance has nothing left to do (`ops/finished.py`):
+    say so without loading the spec. Returns if the state shows work after all."""
     snapshot = ended.snapshot
-    echo_spec_warnings(
-        snapshot.warnings, as_json=bool(click.get_current_context().meta.get(JSON_ERRORS))
-    )
     # The same requirement as a full `apply`: the key is set, though nothing will be sent.
     api_key = None if sim else access_for(snapshot.api_base_url, snapshot.api_key_env).api_key
     secrets = snapshot.secrets(os.environ) | ({api_key} if api_key else set())
@@ -259,6 +283,7 @@ def _apply_ended(
         console.hint_args = hint_args
         result = apply_ended(ended, console, secrets=secrets, report=not no_report)
     if result is not None:
+        _echo_warnings(snapshot.warnings)
         _end(console, result, log_format)
 
 

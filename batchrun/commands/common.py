@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -94,7 +94,12 @@ MAX_INPUT_SIZE = "batchrun.max_input_size"
 SHOW_SPEC_WARNINGS = "batchrun.show_spec_warnings"
 
 
-def load(spec_path: Path | str, *, show_warnings: bool = True) -> BatchSpec:
+def load(
+    spec_path: Path | str,
+    *,
+    show_warnings: bool = True,
+    only_ids: Collection[str] | None = None,
+) -> BatchSpec:
     """The spec, read with the command's --max-input-size; its warnings printed (stderr) by
     the commands that act on it, so a spec that will likely not do what it seems to is
     pointed out by `plan` and `apply` too, not only by `validate`."""
@@ -102,9 +107,9 @@ def load(spec_path: Path | str, *, show_warnings: bool = True) -> BatchSpec:
     meta: dict[str, Any] = ctx.meta if ctx is not None else {}
     max_input_size: int | None = meta.get(MAX_INPUT_SIZE)
     if max_input_size is None:
-        spec = load_spec(spec_path)
+        spec = load_spec(spec_path, only_ids=only_ids)
     else:
-        spec = load_spec(spec_path, max_input_size=max_input_size)
+        spec = load_spec(spec_path, max_input_size=max_input_size, only_ids=only_ids)
     if show_warnings and meta.get(SHOW_SPEC_WARNINGS):
         echo_spec_warnings(spec.warnings, as_json=bool(meta.get(JSON_ERRORS)))
     return spec

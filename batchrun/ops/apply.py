@@ -76,6 +76,9 @@ class ApplyOptions:
     order: str = "longest"
     # `--listen`: serve a webhook receiver and have every run report its end to it.
     listen: ListenOptions | None = None
+    # Set when the spec holds only the tasks with work left, its other tasks proved
+    # unchanged by this fingerprint (`ops/finished.py`): the others are left as they are.
+    proven_fingerprint: str | None = None
 
 
 def apply(
@@ -112,7 +115,10 @@ async def apply_async(
         label = f"{spec.name}/{run_key}"
         sink.emit(located_event(label, location.state_path, run_key, new=batch is None))
         stored = ctx.store.stored_tasks(batch.id) if batch is not None else {}
-        planned = list(decide_tasks(spec.tasks, stored, options.retry, only=options.only))
+        only = options.only
+        if options.proven_fingerprint is not None:
+            only = {task.id for task in spec.tasks}
+        planned = list(decide_tasks(spec.tasks, stored, options.retry, only=only))
         unexported = _unexported(planned)
         to_run = [item for item in planned if item.action in NEEDS_A_RUN]
         with BatchLock(location.state_path, spec.name, run_key):
@@ -232,13 +238,19 @@ async def _run(
     for item in planned:
         counts[item.action] += 1
     total = len(planned) - counts[Action.REMOVE]
+    skipped = counts[Action.SKIP] + counts[Action.KEEP]
+    if options.proven_fingerprint is not None:  # the tasks not built are ended and kept
+        not_built = sum(store.count_by_state(batch.id).values()) - total
+        total, skipped = total + not_built, skipped + not_built
     scheduler._emit(
         EventKind.BATCH_STARTED,
         started_message(total, len(jobs), concurrency),
         data={
             "total": total,
             "to_run": len(jobs),
-            "skipped": counts[Action.SKIP] + counts[Action.KEEP],
+            "skipped": skipped,
+            "spec_loaded": True,
+            "tasks_built": len(spec.tasks),  # fewer than total: the rest proved unchanged
             "removed": counts[Action.REMOVE],
             "concurrency": concurrency,
             "order": options.order,
@@ -258,7 +270,7 @@ async def _run(
     summary = close_invocation(
         store,
         batch,
-        [task.id for task in spec.tasks],
+        None if options.proven_fingerprint else [task.id for task in spec.tasks],
         results=results,
         spec_path=spec.path,
         state_path=location.state_path,
@@ -331,7 +343,8 @@ def _spec_record(
     task now stands as this load has it: not with `--only` (the other tasks were not
     looked at), nor while a run of an older request is still in flight (its task takes the
     new request only once that run has ended)."""
-    if options.only is not None:
+    proven = options.proven_fingerprint
+    if options.only is not None and proven is None:
         return None
     if any(
         item.action == Action.RESUME
@@ -341,7 +354,7 @@ def _spec_record(
         for item in planned
     ):
         return None
-    return spec_record(ctx.spec, ctx.location.shard)
+    return spec_record(ctx.spec, ctx.location.shard, proven=proven)
 
 
 def _jobs(

@@ -95,10 +95,15 @@ class SpecSnapshot:
         return {environ[name] for name in names if environ.get(name)}
 
 
-def spec_record(spec: BatchSpec, shard: Shard | None) -> SpecRecord | None:
-    """What the state keeps of a spec load for the next `apply` (None: not from a file)."""
+def spec_record(
+    spec: BatchSpec, shard: Shard | None, *, proven: str | None = None
+) -> SpecRecord | None:
+    """What the state keeps of a spec load for the next `apply` (None: not from a file).
+    `proven`: the fingerprint `find_unchanged` matched, when only some tasks were built."""
     if spec.source is None:
         return None
+    if proven is not None:
+        return SpecRecord(spec.source.key, proven, spec.source.inputs.as_json(), None)
     return SpecRecord(
         key=spec.source.key,
         fingerprint=spec.source.for_shard(shard.label if shard is not None else None),
@@ -108,8 +113,8 @@ def spec_record(spec: BatchSpec, shard: Shard | None) -> SpecRecord | None:
 
 
 @dataclass(frozen=True)
-class EndedInstance:
-    """An instance `apply` has nothing to do for, as found by `find_ended`."""
+class UnchangedInstance:
+    """An instance whose spec is as its last full sync had it, as found by `find_unchanged`."""
 
     spec_path: Path
     snapshot: SpecSnapshot
@@ -126,7 +131,7 @@ class EndedInstance:
         return share(self.snapshot.concurrency, self.shard, minimum=1) or 1
 
 
-def find_ended(
+def find_unchanged(
     spec_path: Path,
     *,
     max_input_size: int,
@@ -135,9 +140,9 @@ def find_ended(
     shard: Shard | None = None,
     run_key: str | None = None,
     environ: Mapping[str, str] | None = None,
-) -> EndedInstance | None:
-    """The instance, if the state proves that `apply` has nothing to do for it; None when
-    the spec must be loaded to know. Reads only: never creates a file."""
+) -> UnchangedInstance | None:
+    """The instance, if the state proves that its spec is unchanged since the last sync;
+    None when the whole spec must be loaded to know. Reads only: never creates a file."""
     environ = os.environ if environ is None else environ
     default_state = batch_paths(spec_path, Path("."), state=state, shard=shard)[0]
     if not default_state.is_file():
@@ -166,19 +171,30 @@ def find_ended(
         spec_path, Path(snapshot.results_dir), state=state, results=results, shard=shard
     )
     results_dir = ResultsDir(root, snapshot.name, batch.run_key)
-    return EndedInstance(spec_path, snapshot, state_path, results_dir, batch, shard, fingerprint)
+    return UnchangedInstance(
+        spec_path, snapshot, state_path, results_dir, batch, shard, fingerprint
+    )
 
 
 def _for_shard(fingerprint: str, shard: Shard | None) -> str:
     return SpecSource.shard_fingerprint(fingerprint, shard.label if shard is not None else None)
 
 
+def tasks_with_work(unchanged: UnchangedInstance) -> list[str]:
+    """The tasks the instance still has work for: the only ones `apply` needs to build."""
+    store = open_store(unchanged.state_path)
+    try:
+        return store.tasks_needing_work(unchanged.batch.id)
+    finally:
+        store.close()
+
+
 def apply_ended(
-    ended: EndedInstance, sink: EventSink, *, secrets: set[str], report: bool
+    ended: UnchangedInstance, sink: EventSink, *, secrets: set[str], report: bool
 ) -> ApplyResult | None:
-    """The `apply` of an ended instance: its summary written as a full `apply` writes it.
-    None if, once the instance is locked, the state shows work after all (another `apply`
-    got there first): then load the spec and apply as usual."""
+    """The `apply` of an instance with nothing left to do: its summary written as a full
+    `apply` writes it. None if, once the instance is locked, the state shows work (another
+    `apply` got there first, results to write): then load the spec and apply."""
     batch, snapshot = ended.batch, ended.snapshot
     store = open_store(ended.state_path)
     store.redact(secrets)
@@ -203,6 +219,7 @@ def apply_ended(
                     "run_key": batch.run_key,
                     "state_path": str(ended.state_path),
                     "spec_loaded": False,
+                    "tasks_built": 0,
                 },
             )
             store.add_event(batch.id, event)
@@ -222,12 +239,12 @@ def apply_ended(
     return write_results(ended.results, summary, None, report=report, extra=extra)
 
 
-def _nothing_to_do(store: StateStore, ended: EndedInstance) -> bool:
-    """Checked under the lock: the instance still stands as `find_ended` found it."""
+def _nothing_to_do(store: StateStore, ended: UnchangedInstance) -> bool:
+    """Checked under the lock: the instance still stands as `find_unchanged` found it."""
     batch, results = ended.batch, ended.results
     if store.spec_fingerprint(batch.id) != ended.fingerprint:
         return False
-    if store.tasks_needing_work(batch.id):
+    if store.tasks_needing_work(batch.id, limit=1):
         return False
     if (results.path / WRITING_MARK).exists():
         return False  # a killed writer's leftovers to clean up first

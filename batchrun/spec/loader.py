@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,17 +70,20 @@ def load_spec(
     *,
     environ: Mapping[str, str] | None = None,
     max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
+    only_ids: Collection[str] | None = None,
 ) -> BatchSpec:
     """Load, validate and expand the spec at `path`; raise SpecError with every problem.
 
     `max_input_size` (bytes) caps the spec file, and the files it names unless the spec's
-    `limits.max_input_size` sets their cap itself."""
+    `limits.max_input_size` sets their cap itself. `only_ids` builds only those tasks (the
+    others are not checked beyond their id): for a spec known to be unchanged since a full
+    load checked it, when only some tasks are needed (`ops/finished.py`)."""
     display = os.fspath(path)
     environ = os.environ if environ is None else environ
     with recording(path, environ, max_input_size) as (recorder, source):
         text = read_text(path, display, what="spec file", max_bytes=max_input_size)
         loaded = load_yaml(text, display)
-        loader = _SpecLoader(Path(path), loaded.positions, recorder, max_input_size)
+        loader = _SpecLoader(Path(path), loaded.positions, recorder, max_input_size, only_ids)
         spec = loader.load(loaded.data)
     return dataclasses.replace(spec, source=source[0] if source else None)
 
@@ -100,7 +103,9 @@ class _SpecLoader:
         positions: PositionMap,
         environ: Mapping[str, str],
         max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
+        only_ids: Collection[str] | None = None,
     ) -> None:
+        self._only_ids = only_ids
         self._path = path
         self._positions = positions
         self._environ = environ
@@ -290,11 +295,13 @@ class _SpecLoader:
                 self._report(("tasks",), "the batch has no tasks")
             return []
         tasks: list[_Expanded] = []
+        positions = 0  # tasks expanded so far, those `only_ids` left out included
         for index, entry in enumerate(entries):
             template = build_template(index, entry, defaults, shared, self._report)
             if template is not None:
-                tasks.extend(self._expand(template, first_position=len(tasks)))
-            if len(tasks) > self._limits.max_tasks:
+                expanded, positions = self._expand(template, first_position=positions)
+                tasks.extend(expanded)
+            if positions > self._limits.max_tasks:
                 message = (
                     f"the batch expands to more than {self._limits.max_tasks} tasks; "
                     "raise limits.max_tasks to allow more"
@@ -304,20 +311,37 @@ class _SpecLoader:
         self._check_unique_ids(tasks)
         return [expanded.task for expanded in tasks if expanded.task is not None]
 
-    def _expand(self, template: Template, first_position: int) -> list[_Expanded]:
+    def _expand(self, template: Template, first_position: int) -> tuple[list[_Expanded], int]:
+        """The template's tasks, and the position after them."""
         rows: list[Row | None] = [None]
         if template.for_each is not None:
             loaded = self._rows(template)
             if loaded is None:
-                return []
+                return [], first_position
             rows = list(loaded)
         tasks = []
+        position = first_position
         for row in rows:
-            task_id, task = self._task(template, row, first_position + len(tasks))
+            if self._only_ids is not None:
+                rendered_id = self._render_id(template, row)
+                if rendered_id is not None and rendered_id not in self._only_ids:
+                    position += 1
+                    continue
+            task_id, task = self._task(template, row, position)
             if task_id is not None:
                 described = row.describe() if row else ""
                 tasks.append(_Expanded(task_id, task, template.entry_path, described))
-        return tasks
+                position += 1
+        return tasks, position
+
+    def _render_id(self, template: Template, row: Row | None) -> str | None:
+        """The task's id alone, rendered as `_task` renders it (None if it has problems)."""
+        is_csv = row is not None and row.header is not None
+        renderer = Renderer(self._environ, row.values if row else None, row_is_text=is_csv)
+        task_id = renderer.render(template.values.get("id"))
+        if renderer.problems or not isinstance(task_id, str | int):
+            return None
+        return str(task_id)
 
     def _rows(self, template: Template) -> list[Row] | None:
         path = (*template.entry_path, "for_each")

@@ -49,7 +49,7 @@ class SpecRecord:
     key: str
     fingerprint: str
     inputs_json: str
-    snapshot_json: str
+    snapshot_json: str | None  # None: the inputs and snapshot saved under `key` still hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ class TaskTable(AttemptTable):
                 "UPDATE batches SET spec_fingerprint = ? WHERE id = ?",
                 (spec.fingerprint if spec is not None else None, batch_id),
             )
-            if spec is not None:
+            if spec is not None and spec.snapshot_json is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO spec_snapshots (spec_key, inputs_json, "
                     "snapshot_json, saved_at) VALUES (?, ?, ?, ?)",
@@ -151,15 +151,16 @@ class TaskTable(AttemptTable):
         ).fetchone()
         return row["spec_fingerprint"] if row else None
 
-    def tasks_needing_work(self, batch_id: int) -> int:
+    def tasks_needing_work(self, batch_id: int, *, limit: int = -1) -> list[str]:
         """Tasks not ended, or ended with their results not written: what an `apply` with
         no retry asked for would work on (`batchrun.decide`, for an unchanged spec)."""
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM tasks WHERE batch_id = ? AND removed = 0 "
-            "AND (state IN ('pending', 'submitting', 'running', 'retry_wait') OR exported = 0)",
-            (batch_id,),
-        ).fetchone()
-        return int(row[0])
+        rows = self._conn.execute(
+            "SELECT task_id FROM tasks WHERE batch_id = ? AND removed = 0 "
+            "AND (state IN ('pending', 'submitting', 'running', 'retry_wait') OR exported = 0) "
+            "LIMIT ?",
+            (batch_id, limit),
+        )
+        return [row[0] for row in rows]
 
     def stored_tasks(self, batch_id: int) -> dict[str, StoredTask]:
         rows = self._conn.execute(

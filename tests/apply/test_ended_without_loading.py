@@ -194,3 +194,50 @@ def test_a_request_changed_while_its_run_was_in_flight_runs_again_once_that_run_
     assert _runs(sim) == 2
     applied = _apply(workspace, spec, sim)
     assert not _loaded(applied) and _runs(sim) == 2
+
+
+def test_a_resume_builds_only_the_tasks_with_work_left(simulator, workspace: Workspace):
+    """Killed near the end, the same command builds the unfinished tasks alone, pays for no
+    run twice, and finishes the batch; then the batch is ended without loading."""
+    sim = simulator(
+        {
+            "rules": [
+                {"match": {"url": "*/slow/*"}, "duration": 2.0},
+                {"match": {"url": "*"}, "duration": 0.05},
+            ]
+        }
+    )
+    rows = [f"p{n},{'slow/' if n >= 20 else ''}{n}" for n in range(30)]
+    (workspace.root / "rows.csv").write_text("sku,page\n" + "\n".join(rows) + "\n")
+    spec = workspace.spec(
+        [
+            {
+                "id": "item-{sku}",
+                "for_each": {"csv": "rows.csv"},
+                "prompt": "Price of {sku}",
+                "url": f"{SITE}/{{page}}",
+            }
+        ]
+    )
+    env = {**os.environ, **{k: v for k, v in workspace.env(sim).items() if v is not None}}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while _runs(sim) < 22:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+
+    resumed = _apply(workspace, spec, sim)
+    data = resumed["started"]["data"]
+    assert resumed["exit_code"] == 0, resumed["output"]
+    assert data["total"] == 30 and data["spec_loaded"] is True
+    assert 0 < data["tasks_built"] < 30 and data["to_run"] == data["tasks_built"]
+    assert _runs(sim) == 30  # every task paid for once, the killed one's runs re-attached
+    assert len(workspace.outputs()) == 30
+    assert not _loaded(_apply(workspace, spec, sim))
