@@ -15,7 +15,7 @@ from batchrun.ops import apply as apply_op
 from batchrun.ops import plan as plan_op
 from batchrun.ops import status as status_op
 from batchrun.ops.context import BatchContext, BatchLocation
-from batchrun.ops.finished import apply_ended, find_unchanged
+from batchrun.ops.unchanged import apply_ended, find_unchanged
 from batchrun.spec import BatchSpec, load_spec
 from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.summary import BatchSummary

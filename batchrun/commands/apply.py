@@ -37,7 +37,7 @@ from batchrun.errors import UsageError
 from batchrun.inspection import select_tasks
 from batchrun.ops.apply import ApplyOptions, ApplyResult, apply
 from batchrun.ops.context import api_key_secrets
-from batchrun.ops.finished import (
+from batchrun.ops.unchanged import (
     UnchangedInstance,
     apply_ended,
     find_unchanged,
@@ -245,7 +245,7 @@ def _load_for_apply(
     spec_path: Path, unchanged: UnchangedInstance | None
 ) -> tuple[BatchSpec, str | None]:
     """The spec, and the fingerprint that proved the tasks it leaves out unchanged: with an
-    unchanged spec, only the tasks the state has work for are built (`ops/finished.py`)."""
+    unchanged spec, only the tasks the state has work for are built (`ops/unchanged.py`)."""
     if unchanged is None:
         return load(spec_path), None
     wanted = tasks_with_work(unchanged)
@@ -268,7 +268,7 @@ def _apply_ended(
     no_report: bool,
     hint_args: list[str],
 ) -> None:
-    """The spec is as it was and the instance has nothing left to do (`ops/finished.py`):
+    """The spec is as it was and the instance has nothing left to do (`ops/unchanged.py`):
     say so without loading the spec. Returns if the state shows work after all."""
     snapshot = ended.snapshot
     # The same requirement as a full `apply`: the key is set, though nothing will be sent.

@@ -25,7 +25,6 @@ from batchrun.export.task_export import ExportSettings
 from batchrun.halt import HaltPolicyValue, HaltTracker, halt_policy_with_overrides
 from batchrun.ops.context import BatchContext, BatchLocation, api_key_secrets, find_instance
 from batchrun.ops.diff import write_instance_diff
-from batchrun.ops.finished import spec_record
 from batchrun.ops.invocation import (
     ApplyResult,
     InvocationEnd,
@@ -40,6 +39,7 @@ from batchrun.ops.results import (
     artifact_types,
     move_removed_tasks,
 )
+from batchrun.ops.unchanged import spec_record
 from batchrun.redaction import Redactor
 from batchrun.scheduler import ResultsExporter, RunStats, Scheduler, SchedulerOptions
 from batchrun.scheduler.history import (
@@ -77,7 +77,7 @@ class ApplyOptions:
     # `--listen`: serve a webhook receiver and have every run report its end to it.
     listen: ListenOptions | None = None
     # Set when the spec holds only the tasks with work left, its other tasks proved
-    # unchanged by this fingerprint (`ops/finished.py`): the others are left as they are.
+    # unchanged by this fingerprint (`ops/unchanged.py`): the others are left as they are.
     proven_fingerprint: str | None = None
 
 
@@ -339,7 +339,7 @@ _KEPT = (Action.SKIP, Action.KEEP, Action.RESUME)
 def _spec_record(
     ctx: BatchContext, options: ApplyOptions, planned: list[PlannedTask]
 ) -> SpecRecord | None:
-    """The spec load to remember for the next `apply` (`ops/finished.py`), when every stored
+    """The spec load to remember for the next `apply` (`ops/unchanged.py`), when every stored
     task now stands as this load has it: not with `--only` (the other tasks were not
     looked at), nor while a run of an older request is still in flight (its task takes the
     new request only once that run has ended)."""

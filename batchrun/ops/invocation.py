@@ -1,5 +1,5 @@
 """The beginning and the end of one `apply` invocation, the same whether it ran tasks or
-proved without loading the spec that the instance had ended (`ops/finished.py`)."""
+proved without loading the spec that the instance had ended (`ops/unchanged.py`)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ extraction schemas) and every environment variable it looked up.
 Loading a 100,000-task spec costs seconds; an `apply` of a batch that already ended should
 not. `load_spec` records its inputs here, and the state keeps the fingerprint of the load
 that last synced an instance's tasks. The same fingerprint later proves that loading again
-would give the same tasks, so the load can be skipped (`ops/finished.py`).
+would give the same tasks, so the load can be skipped (`ops/unchanged.py`).
 
 The fingerprint is a sha256 over the batchrun version, the spec's absolute path and input
 cap, and the content of every input, environment values included. No value is stored: only

@@ -77,7 +77,7 @@ def load_spec(
     `max_input_size` (bytes) caps the spec file, and the files it names unless the spec's
     `limits.max_input_size` sets their cap itself. `only_ids` builds only those tasks (the
     others are not checked beyond their id): for a spec known to be unchanged since a full
-    load checked it, when only some tasks are needed (`ops/finished.py`)."""
+    load checked it, when only some tasks are needed (`ops/unchanged.py`)."""
     display = os.fspath(path)
     environ = os.environ if environ is None else environ
     with recording(path, environ, max_input_size) as (recorder, source):

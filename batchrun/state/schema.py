@@ -166,7 +166,7 @@ def m005_spec_fingerprints(db: Database) -> None:
     """The fingerprint of the spec load that last synced an instance's tasks, and what each
     spec file read (files, variable names) and said (name, paths, warnings): with both, an
     `apply` of an instance that has ended proves so without loading the spec
-    (`ops/finished.py`)."""
+    (`ops/unchanged.py`)."""
     db.executescript(
         """
         ALTER TABLE batches ADD COLUMN spec_fingerprint TEXT;

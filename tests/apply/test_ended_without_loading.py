@@ -1,5 +1,5 @@
 """`apply` of a batch that has ended proves it from the state, without loading the spec,
-and only when nothing the spec read has changed (batchrun/ops/finished.py).
+and only when nothing the spec read has changed (batchrun/ops/unchanged.py).
 
 Whether the spec was loaded shows in the `batch_started` event (`spec_loaded: false` when it
 was not); the referee of what was paid is the simulator's count of runs created per task.
