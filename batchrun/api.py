@@ -104,7 +104,9 @@ async def apply_async(
             # The same requirement as a full `apply`: a key, though nothing will be sent.
             key = api_key or access_for(snapshot.api_base_url, snapshot.api_key_env).api_key
             secrets = snapshot.secrets(os.environ) | {key}
-            finished = apply_ended(ended, events or _Silent(), secrets=secrets, report=report)
+            finished = apply_ended(
+                ended, events or _Silent(), secrets=secrets, report=report, concurrency=concurrency
+            )
             if finished is not None:
                 return finished.summary
     location = _location(spec, state, results)

@@ -197,7 +197,7 @@ def apply_command(
             run_key=run_key,
         )
         if unchanged is not None:
-            _apply_ended(unchanged, sim, log_format, quiet, no_report, hint_args)
+            _apply_ended(unchanged, sim, concurrency, log_format, quiet, no_report, hint_args)
     spec, proven = _load_for_apply(spec_path, unchanged)
     location = locate(spec, state_path, results_root, shard)
     spec = location.spec
@@ -263,6 +263,7 @@ def _echo_warnings(warnings: Sequence[SpecIssue]) -> None:
 def _apply_ended(
     ended: UnchangedInstance,
     sim: bool,
+    concurrency: int | None,
     log_format: str,
     quiet: bool,
     no_report: bool,
@@ -281,7 +282,9 @@ def _apply_ended(
         secrets=secrets,
     ) as console:
         console.hint_args = hint_args
-        result = apply_ended(ended, console, secrets=secrets, report=not no_report)
+        result = apply_ended(
+            ended, console, secrets=secrets, report=not no_report, concurrency=concurrency
+        )
     if result is not None:
         _echo_warnings(snapshot.warnings)
         _end(console, result, log_format)

@@ -190,7 +190,12 @@ def tasks_with_work(unchanged: UnchangedInstance) -> list[str]:
 
 
 def apply_ended(
-    ended: UnchangedInstance, sink: EventSink, *, secrets: set[str], report: bool
+    ended: UnchangedInstance,
+    sink: EventSink,
+    *,
+    secrets: set[str],
+    report: bool,
+    concurrency: int | None = None,
 ) -> ApplyResult | None:
     """The `apply` of an instance with nothing left to do: its summary written as a full
     `apply` writes it. None if, once the instance is locked, the state shows work (another
@@ -206,16 +211,17 @@ def apply_ended(
             sink.emit(located_event(label, ended.state_path, batch.run_key, new=False))
             store.start_invocation(batch.id, str(ended.spec_path))
             total = sum(store.count_by_state(batch.id).values())
+            concurrency = concurrency or ended.concurrency
             event = BatchEvent(
                 EventKind.BATCH_STARTED,
                 label,
-                started_message(total, 0, ended.concurrency),
+                started_message(total, 0, concurrency),
                 data={
                     "total": total,
                     "to_run": 0,
                     "skipped": total,
                     "removed": 0,
-                    "concurrency": ended.concurrency,
+                    "concurrency": concurrency,
                     "run_key": batch.run_key,
                     "state_path": str(ended.state_path),
                     "spec_loaded": False,
