@@ -18,6 +18,8 @@ from batchrun.commands.common import (
 )
 from batchrun.ops.context import BatchContext
 from batchrun.ops.status import ATTENTION_ORDER, DEFAULT_PER_STATE, Status, status
+from batchrun.ops.unchanged import find_unchanged
+from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.state import TaskRecord
 from batchrun.summary import format_duration
 
@@ -45,11 +47,25 @@ def status_command(
 ) -> None:
     """Counts by state first, then up to 20 tasks of each state that needs attention
     (failed, canceled, unfinished, flagged outputs); --all lists them all."""
-    location = locate(load(spec_path), state_path, shard=shard_from(shards, shard_index))
+    shard = shard_from(shards, shard_index)
+    # An unchanged spec need not be expanded: the state holds its tasks (ops/unchanged.py).
+    unchanged = find_unchanged(
+        spec_path,
+        max_input_size=DEFAULT_MAX_INPUT_BYTES,
+        state=state_path,
+        shard=shard,
+        run_key=run_key,
+    )
+    spec = load(spec_path, only_ids=() if unchanged is not None else None)
+    location = locate(spec, state_path, shard=shard)
     with BatchContext.open(location) as ctx:
         batch = ctx.instance(run_key)
         result = status(
-            ctx, batch, per_state=None if show_all else DEFAULT_PER_STATE, only_state=only_state
+            ctx,
+            batch,
+            per_state=None if show_all else DEFAULT_PER_STATE,
+            only_state=only_state,
+            spec_unchanged=unchanged is not None,
         )
         location = ctx.location
     if as_json:

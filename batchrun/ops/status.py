@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from batchrun.decide import NO_RETRY, Action, RetryRequest
+from batchrun.decide import NO_RETRY, Action, RetryRequest, decide
 from batchrun.ops.context import BatchContext
 from batchrun.ops.plan import decide_tasks
 from batchrun.state import BatchRecord, TaskRecord
@@ -40,9 +40,12 @@ def status(
     per_state: int | None = DEFAULT_PER_STATE,
     only_state: str | None = None,
     retry: RetryRequest = NO_RETRY,
+    spec_unchanged: bool = False,
 ) -> Status:
+    """`spec_unchanged`: the state proved the spec as its last sync had it
+    (`ops/unchanged.py`), so its tasks are the stored ones and `ctx.spec` need not hold them."""
     spec, store = ctx.spec, ctx.store
-    wanted = [task.id for task in spec.tasks]
+    wanted = None if spec_unchanged else [task.id for task in spec.tasks]
     summary = summarise(
         store,
         batch,
@@ -52,12 +55,18 @@ def status(
         state_path=ctx.location.state_path,
     )
     next_apply = dict.fromkeys(Action, 0)
-    for item in decide_tasks(spec.tasks, store.stored_tasks(batch.id), retry):
-        next_apply[item.action] += 1
+    stored = store.stored_tasks(batch.id)
+    if spec_unchanged:
+        for row in stored.values():
+            if not row.removed:
+                next_apply[decide(row, row.content_hash, retry)] += 1
+    else:
+        for item in decide_tasks(spec.tasks, stored, retry):
+            next_apply[item.action] += 1
     result = Status(batch, summary, next_apply)
-    wanted_ids = set(wanted)
+    wanted_ids = set(wanted) if wanted is not None else None
     for record in store.task_records(batch.id):
-        if record.task_id not in wanted_ids:
+        if wanted_ids is not None and record.task_id not in wanted_ids:
             continue
         group = attention_group(record)
         if group is None or (only_state is not None and group != only_state):

@@ -313,6 +313,8 @@ class _SpecLoader:
 
     def _expand(self, template: Template, first_position: int) -> tuple[list[_Expanded], int]:
         """The template's tasks, and the position after them."""
+        if self._only_ids is not None and not self._only_ids:
+            return [], first_position  # the settings alone were asked for
         rows: list[Row | None] = [None]
         if template.for_each is not None:
             loaded = self._rows(template)

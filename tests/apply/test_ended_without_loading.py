@@ -21,6 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from batchrun.cli import cli
+from batchrun.decide import Action, RetryRequest
+from batchrun.ops.context import BatchContext, BatchLocation
+from batchrun.ops.status import status
+from batchrun.spec import load_spec
 
 from .conftest import Workspace
 
@@ -241,3 +245,37 @@ def test_a_resume_builds_only_the_tasks_with_work_left(simulator, workspace: Wor
     assert _runs(sim) == 30  # every task paid for once, the killed one's runs re-attached
     assert len(workspace.outputs()) == 30
     assert not _loaded(_apply(workspace, spec, sim))
+
+
+def test_status_of_an_unchanged_spec_reads_the_state_alone_and_says_the_same(
+    simulator, workspace: Workspace
+):
+    sim = simulator(
+        {
+            "rules": [
+                {"match": {"url": "*/2"}, "outcomes": ["terminated"], "duration": 0.05},
+                {"match": {"url": "*"}, "duration": 0.05},
+            ]
+        }
+    )
+    spec = _spec(workspace)
+    assert _apply(workspace, spec, sim)["exit_code"] == 1
+    # drop a task, so that the state holds a removed one too
+    (workspace.root / "rows.csv").write_text("sku,page\na,1\nb,2\n")
+    assert _apply(workspace, spec, sim)["exit_code"] == 1
+
+    location = BatchLocation.of(
+        load_spec(spec, environ={**os.environ, "SHOP_REGION": "eu"}), state=workspace.state
+    )
+    with BatchContext.open(location) as ctx:
+        batch = ctx.instance(None)
+        full = status(ctx, batch, retry=RetryRequest.of(retry_failed=True))
+        proved = status(ctx, batch, retry=RetryRequest.of(retry_failed=True), spec_unchanged=True)
+    assert proved.next_apply == full.next_apply and full.next_apply[Action.RETRY] == 1
+    assert proved.summary == full.summary and proved.summary.removed == 1
+    assert proved.listed == full.listed and proved.hidden == full.hidden
+
+    env = {**workspace.env(None), "SHOP_REGION": "eu"}
+    shown = CliRunner().invoke(cli, ["status", str(spec), "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["counts"]["failed"] == 1
