@@ -95,21 +95,29 @@ def batch_paths(
     shard: Shard | None = None,
 ) -> tuple[Path, Path]:
     """The state file and the results root of the spec at `spec_path` whose `results`
-    setting is `results_dir`, given the command line's overrides."""
+    setting is `results_dir`, given the command line's overrides. Each shard is a batch of
+    its own on disk: its own state file and results, so shards share no file and can run
+    on different machines."""
+    return state_file(spec_path, state, shard), results_root(spec_path, results_dir, results, shard)
+
+
+def state_file(spec_path: Path, state: Path | str | None, shard: Shard | None) -> Path:
+    state_path = state_path_for(spec_path, state)
+    if shard is not None and not state:
+        return state_path.with_name(default_state_name(shard))
+    return state_path
+
+
+def results_root(
+    spec_path: Path, results_dir: Path, results: Path | None, shard: Shard | None
+) -> Path:
     if results is not None:
         root = Path(results)
     elif results_dir.is_absolute():
         root = results_dir
     else:
         root = spec_path.parent / results_dir
-    state_path = state_path_for(spec_path, state)
-    if shard is not None:
-        # Each shard is a batch of its own on disk: its own state file and results, so
-        # shards share no file and can run on different machines.
-        root = root / results_subdir(shard)
-        if not state:
-            state_path = state_path.with_name(default_state_name(shard))
-    return state_path, root
+    return root / results_subdir(shard) if shard is not None else root
 
 
 def _has_batch(path: Path, spec_name: str) -> bool:

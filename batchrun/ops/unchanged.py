@@ -23,7 +23,7 @@ from typing import Any
 
 from batchrun.events import BatchEvent, EventKind, EventSink
 from batchrun.export import ResultsDir
-from batchrun.ops.context import batch_paths
+from batchrun.ops.context import results_root, state_file
 from batchrun.ops.invocation import (
     ApplyResult,
     InvocationEnd,
@@ -32,10 +32,10 @@ from batchrun.ops.invocation import (
     started_message,
     write_results,
 )
-from batchrun.scheduler.exporting import WRITING_MARK
+from batchrun.scheduler.exporting import WRITING_MARK, tables_current
 from batchrun.shards import Shard, shard_summary_fields, share
 from batchrun.spec import BatchSpec, SpecIssue
-from batchrun.spec.inputs import SpecInputs, SpecSource
+from batchrun.spec.inputs import SpecInputs, shard_fingerprint, spec_key
 from batchrun.state import BatchLock, BatchRecord, SpecRecord, StateStore, open_store
 
 
@@ -106,7 +106,7 @@ def spec_record(
         return SpecRecord(spec.source.key, proven, spec.source.inputs.as_json(), None)
     return SpecRecord(
         key=spec.source.key,
-        fingerprint=spec.source.for_shard(shard.label if shard is not None else None),
+        fingerprint=_for_shard(spec.source.fingerprint, shard),
         inputs_json=spec.source.inputs.as_json(),
         snapshot_json=SpecSnapshot.of(spec).as_json(),
     )
@@ -144,15 +144,15 @@ def find_unchanged(
     """The instance, if the state proves that its spec is unchanged since the last sync;
     None when the whole spec must be loaded to know. Reads only: never creates a file."""
     environ = os.environ if environ is None else environ
-    default_state = batch_paths(spec_path, Path("."), state=state, shard=shard)[0]
-    if not default_state.is_file():
+    state_path = state_file(spec_path, state, shard)
+    if not state_path.is_file():
         return None
-    spec_key = SpecInputs(os.path.abspath(spec_path), max_input_size, (), ()).key
-    if spec_key is None:
+    key = spec_key(spec_path, max_input_size)
+    if key is None:
         return None
-    store = open_store(default_state)
+    store = open_store(state_path)
     try:
-        saved = store.spec_snapshot(spec_key)
+        saved = store.spec_snapshot(key)
         if saved is None:
             return None
         inputs, snapshot = SpecInputs.from_json(saved[0]), SpecSnapshot.from_json(saved[1])
@@ -167,9 +167,7 @@ def find_unchanged(
             return None
     finally:
         store.close()
-    state_path, root = batch_paths(
-        spec_path, Path(snapshot.results_dir), state=state, results=results, shard=shard
-    )
+    root = results_root(spec_path, Path(snapshot.results_dir), results, shard)
     results_dir = ResultsDir(root, snapshot.name, batch.run_key)
     return UnchangedInstance(
         spec_path, snapshot, state_path, results_dir, batch, shard, fingerprint
@@ -177,7 +175,7 @@ def find_unchanged(
 
 
 def _for_shard(fingerprint: str, shard: Shard | None) -> str:
-    return SpecSource.shard_fingerprint(fingerprint, shard.label if shard is not None else None)
+    return shard_fingerprint(fingerprint, shard.label if shard is not None else None)
 
 
 def tasks_with_work(unchanged: UnchangedInstance) -> list[str]:
@@ -254,5 +252,4 @@ def _nothing_to_do(store: StateStore, ended: UnchangedInstance) -> bool:
         return False
     if (results.path / WRITING_MARK).exists():
         return False  # a killed writer's leftovers to clean up first
-    written = store.tables_written(batch.id)
-    return written == (store.tables_fingerprint(batch.id), results.tables_mtime_ns())
+    return tables_current(store, batch.id, results)

@@ -26,6 +26,12 @@ Job = tuple[str, RunResponse | None]
 WRITING_MARK = ".apply-writing"  # (task id, its final run when just read)
 
 
+def tables_current(store: StateStore, batch_id: int, results: ResultsDir) -> bool:
+    """Whether the results tables are what the state would write now, untouched since."""
+    written = store.tables_written(batch_id)
+    return written == (store.tables_fingerprint(batch_id), results.tables_mtime_ns())
+
+
 class ResultsExporter:
     def __init__(
         self,
@@ -142,12 +148,11 @@ class ResultsExporter:
         self._dirty = False
         # A task exported since the last rewrite changed the tables for sure; otherwise (a
         # finished batch applied again) they may be unchanged: compare before rewriting.
-        if self.exported == self._exported_at_last_write:
-            fingerprint = self.store.tables_fingerprint(self.batch.id)
-            written = self.store.tables_written(self.batch.id)
-            if written == (fingerprint, self.results.tables_mtime_ns()):
-                self._tables_cost_s = time.monotonic() - started
-                return
+        if self.exported == self._exported_at_last_write and tables_current(
+            self.store, self.batch.id, self.results
+        ):
+            self._tables_cost_s = time.monotonic() - started
+            return
         self._exported_at_last_write = self.exported
         self._mark_writing()
         digest = new_fingerprint()  # what is written, read once

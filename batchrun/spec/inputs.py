@@ -50,18 +50,9 @@ class SpecInputs:
         data = json.loads(text)
         return cls(data["spec"], data["max_input_size"], tuple(data["files"]), tuple(data["env"]))
 
-    @property
-    def key(self) -> str | None:
-        """The digest of the spec file alone (with its path and cap): what finds the stored
-        inputs of a spec before anything else is read. None if it cannot be read."""
-        spec_digest = file_digest(self.spec_path)
-        if spec_digest is None:
-            return None
-        return _key(self.spec_path, self.max_input_size, spec_digest)
-
     def fingerprint(self, environ: Mapping[str, str]) -> str | None:
         """The digest of every input as it is now; None if one of the files cannot be read."""
-        key = self.key
+        key = spec_key(self.spec_path, self.max_input_size)
         if key is None:
             return None
         files = []
@@ -79,16 +70,23 @@ class SpecSource:
     """A loaded spec's inputs and their fingerprint at the time of the load."""
 
     inputs: SpecInputs
-    key: str  # see `SpecInputs.key`
+    key: str  # see `spec_key`
     fingerprint: str
 
-    def for_shard(self, label: str | None) -> str:
-        """The fingerprint of one shard's tasks (a shard keeps a part of the spec's tasks)."""
-        return self.shard_fingerprint(self.fingerprint, label)
 
-    @staticmethod
-    def shard_fingerprint(fingerprint: str, label: str | None) -> str:
-        return fingerprint if label is None else _digest([fingerprint, label])
+def spec_key(spec_path: str | os.PathLike[str], max_input_size: int) -> str | None:
+    """The digest of the spec file alone (with its absolute path and cap): what finds the
+    stored inputs of a spec before anything else is read. None if it cannot be read."""
+    absolute = os.path.abspath(spec_path)
+    spec_digest = file_digest(absolute)
+    if spec_digest is None:
+        return None
+    return _key(absolute, max_input_size, spec_digest)
+
+
+def shard_fingerprint(fingerprint: str, shard_label: str | None) -> str:
+    """The fingerprint of one shard's tasks (a shard keeps a part of the spec's tasks)."""
+    return fingerprint if shard_label is None else _digest([fingerprint, shard_label])
 
 
 class _InputLog:

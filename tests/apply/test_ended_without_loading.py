@@ -12,7 +12,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,17 @@ def _runs(sim: Any) -> int:
 
 
 def _loaded(applied: dict[str, Any]) -> bool:
-    return applied["started"]["data"].get("spec_loaded", True)
+    return applied["started"]["data"]["spec_loaded"]
+
+
+def _kill_once_runs_are_created(process: subprocess.Popen[str], sim: Any, runs: int) -> None:
+    """SIGKILL an `apply` once the server has created `runs` runs (some still in flight)."""
+    deadline = time.monotonic() + 60
+    while _runs(sim) < runs:
+        assert time.monotonic() < deadline, "apply never created its runs"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
 
 
 def test_an_ended_batch_is_not_loaded_again_and_says_the_same(simulator, workspace: Workspace):
@@ -164,7 +173,7 @@ def test_run_options_that_ask_for_work_always_load_the_spec(simulator, workspace
             for line in result.output.splitlines()
             if line.startswith("{") and '"batch_started"' in line
         ]
-        assert started and started[0]["data"].get("spec_loaded", True), extra
+        assert started and started[0]["data"]["spec_loaded"] is True, extra
 
 
 def test_a_request_changed_while_its_run_was_in_flight_runs_again_once_that_run_ended(
@@ -174,22 +183,7 @@ def test_a_request_changed_while_its_run_was_in_flight_runs_again_once_that_run_
     believe the task stands as the new spec has it."""
     sim = simulator({"rules": [{"match": {"url": "*"}, "duration": 1.5}]})
     spec = workspace.spec([{"id": "a", "prompt": "Old", "url": f"{SITE}/a"}])
-    env = {
-        **os.environ,
-        **{k: v for k, v in workspace.env(sim).items() if v is not None},
-    }
-    first = subprocess.Popen(
-        [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while sim.stats()["runs_created"] < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    _kill_once_runs_are_created(workspace.apply_process(spec, sim), sim, 1)
 
     spec.write_text(spec.read_text().replace("Old", "New"))
     assert workspace.apply(spec, sim).exit_code == 0  # re-attaches the old request's run
@@ -223,19 +217,7 @@ def test_a_resume_builds_only_the_tasks_with_work_left(simulator, workspace: Wor
             }
         ]
     )
-    env = {**os.environ, **{k: v for k, v in workspace.env(sim).items() if v is not None}}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "batchrun", "apply", str(spec), "--api-url", sim.base_url],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while _runs(sim) < 22:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    _kill_once_runs_are_created(workspace.apply_process(spec, sim), sim, 22)
 
     resumed = _apply(workspace, spec, sim)
     data = resumed["started"]["data"]
