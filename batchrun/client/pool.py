@@ -47,7 +47,13 @@ class LeanConnectionPool(httpcore.AsyncConnectionPool):
                     surplus -= 1
         connections[:] = kept
 
-        for pool_request in [request for request in self._requests if request.is_queued()]:
+        # Assigning never blocks a request on another, so the queue is walked in order; once
+        # the pool is full with nothing available or idle, no later request can be placed
+        # either, and the walk stops (a batch keeps ~70 requests queued behind 32 connections:
+        # walking them all on every queue and close was a tenth of `apply`'s CPU).
+        for pool_request in list(self._requests):
+            if not pool_request.is_queued():
+                continue
             origin = pool_request.request.url.origin
             connection = self._pick_available(origin, closing)
             if connection is not None:
@@ -64,6 +70,8 @@ class LeanConnectionPool(httpcore.AsyncConnectionPool):
                     connection = self.create_connection(origin)
                     connections.append(connection)
                     pool_request.assign_to_connection(connection)
+                elif not any(c.is_available() for c in connections):
+                    break
         return closing
 
     def _pick_available(self, origin: Any, closing: list[Any]) -> Any:

@@ -25,7 +25,9 @@ def temp_path_for(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
+def atomic_output(
+    path: Path, *, durable: bool = True, parent_exists: bool = False
+) -> Iterator[BinaryIO]:
     """A binary file that appears under `path` only if the `with` block ends normally.
 
     Raising inside the block (a failed checksum, a size cap, a cancelled download) removes
@@ -33,7 +35,8 @@ def atomic_output(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
     directory to disk, so that the rename survives a power cut; a process crash never
     exposes a partial file either way.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not parent_exists:
+        path.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_for(path)
     # O_EXCL: never write through a file or symlink someone planted under the temp name.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
@@ -52,13 +55,17 @@ def atomic_output(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
         _fsync_directory(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
-    with atomic_output(path, durable=durable) as handle:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, durable: bool = True, parent_exists: bool = False
+) -> None:
+    with atomic_output(path, durable=durable, parent_exists=parent_exists) as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+def atomic_write_text(
+    path: Path, text: str, *, durable: bool = True, parent_exists: bool = False
+) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable, parent_exists=parent_exists)
 
 
 def is_temp_file(name: str) -> bool:

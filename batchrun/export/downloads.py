@@ -7,6 +7,7 @@ fetching the run again.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -35,8 +36,12 @@ async def download_run_files(
     `ExportedFile.error` and nothing is left under its name. Afterwards `files_dir` holds
     exactly this run's files: leftovers of an earlier attempt of the task are removed.
     """
-    files_dir = _checked_inside(files_dir, results_root)
     originals = list(run.downloaded_files or [])
+    if not originals and not os.path.lexists(files_dir):
+        # Nothing to save and no earlier attempt's files to remove: no folder to make (most
+        # runs download nothing; making and resolving it was a tenth of an export's cost).
+        return []
+    files_dir = _checked_inside(files_dir, results_root)
     taken: set[str] = set()
     names = [
         safe_filename(_server_name(info), taken, fallback=f"file-{index + 1}")

@@ -61,8 +61,10 @@ class ResultsDir:
     def write_task(self, record: TaskResult) -> None:
         # Atomic but not synced to disk: a task's files are rebuilt from the state (which is
         # synced) by `batchrun export`, and four fsyncs per task would cap a large batch.
+        # The folder is made once here (each write below would otherwise try again).
         directory = self.task_dir(record.task_id)
-        _write_json(directory / "output.json", record.output, durable=False)
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_json(directory / "output.json", record.output, durable=False, parent_exists=True)
         _write_or_remove(directory / "run.json", record.run_response, durable=False)
         # A task that failed and then succeeded on resume must not keep its old timeline.
         _write_or_remove(directory / "timeline.json", record.timeline, durable=False)
@@ -103,16 +105,20 @@ class ResultsDir:
         _write_json(self.path / SUMMARY_FILE, dict(summary))
 
 
-def _write_json(path: Path, value: Any, *, durable: bool = True) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, to_json(value, indent=2) + "\n", durable=durable)
+def _write_json(
+    path: Path, value: Any, *, durable: bool = True, parent_exists: bool = False
+) -> None:
+    atomic_write_text(
+        path, to_json(value, indent=2) + "\n", durable=durable, parent_exists=parent_exists
+    )
 
 
 def _write_or_remove(path: Path, value: Any, *, durable: bool = True) -> None:
+    # Only used inside a task folder that `write_task` has just made.
     if value is None:
         path.unlink(missing_ok=True)
     else:
-        _write_json(path, value, durable=durable)
+        _write_json(path, value, durable=durable, parent_exists=True)
 
 
 def _require_plain_component(label: str, value: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchrun.state.batches import BatchTable
+from batchrun.state.packing import pack_json_text
 from batchrun.state.records import OPEN_PHASES, AttemptPhase, AttemptRecord, TaskEnd, TaskState
 from batchrun.state.redacting import RedactingConnection
 from batchrun.state.rows import ATTEMPT_COLUMNS, attempt_record, dumps, now_utc, ts
@@ -196,6 +197,13 @@ class AttemptTable(BatchTable):
         steps = step_count or 0
         final = end.state != TaskState.RETRY_WAIT
         response_text = dumps(response) if response is not None else None
+        # The task keeps it packed (a few hundred bytes instead of ~1.5 KB), scrubbed first:
+        # the connection's own scrubbing sees only strings.
+        packed = (
+            pack_json_text(self._conn.redactor.text(response_text))
+            if response_text is not None
+            else None
+        )
         with self._transaction() as conn:
             conn.execute(
                 "UPDATE attempts SET phase = ?, status = ?, step_count = ?, failure_reason = ?, "
@@ -233,7 +241,7 @@ class AttemptTable(BatchTable):
                     status,
                     step_count,
                     steps,
-                    response_text,
+                    packed,
                     ts(stamp),
                     response.get("app_url") if response else None,
                     queued_s,

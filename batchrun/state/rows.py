@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from batchrun.state.packing import load_json_column
 from batchrun.state.records import (
     AttemptPhase,
     AttemptRecord,
@@ -32,8 +33,8 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
-def loads(value: str | None) -> Any:
-    return json.loads(value) if value is not None else None
+def loads(value: str | bytes | None) -> Any:
+    return load_json_column(value)  # plain JSON text, or packed (run responses)
 
 
 BATCH_COLUMNS = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -335,3 +336,39 @@ def test_a_run_response_is_kept_once(tmp_path: Path) -> None:
     assert stored[1] is None
     record = store.task_record(batch.id, "a")
     assert record is not None and record.run_response == responses[1]
+
+
+def test_a_final_run_response_is_packed_scrubbed_and_read_back_unchanged(tmp_path: Path) -> None:
+    """The task's run response is stored deflated (a few hundred bytes, not ~1.5 KB), with
+    secrets masked before packing (the connection's own masking sees only strings); it reads
+    back as the same dict, and a plain-text response of an older state file still reads."""
+    store, batch = _store(tmp_path)
+    store.redact(["hunter2-secret"])
+    _sync(store, batch, [FakeTask("a", 0)])
+    attempt = store.begin_attempt(
+        batch.id, "a", attempt_key="k1", kind="task", request={}, reserved_steps=0
+    )
+    response = {
+        "run_id": "tsk_1",
+        "status": "completed",
+        "output": {"note": "hunter2-secret"},
+        "run_request": {"prompt": "p", "url": "https://x", "title": None, "max_steps": None},
+        "failure_reason": None,
+    }
+    store.finish_attempt(
+        attempt,
+        batch_id=batch.id,
+        status="completed",
+        step_count=1,
+        failure_reason=None,
+        response=response,
+        end=task_end(Succeeded({"price": 3}, "valid", None)),
+    )
+    [stored] = [row[0] for row in store._conn.execute("SELECT run_response_json FROM tasks")]
+    assert isinstance(stored, bytes) and len(stored) < len(json.dumps(response))
+    record = store.task_record(batch.id, "a")
+    assert record is not None
+    assert record.run_response == {**response, "output": {"note": "***"}}
+    store._conn.execute("UPDATE tasks SET run_response_json = ?", (json.dumps(response),))
+    record = store.task_record(batch.id, "a")
+    assert record is not None and record.run_response["run_id"] == "tsk_1"
