@@ -16,6 +16,7 @@ request went out. See batchrun/state/grouping.py.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,15 @@ from batchrun.errors import LocalIOError
 from batchrun.state.grouping import GroupedWrites
 from batchrun.state.redacting import RedactingConnection
 from batchrun.state.schema import MIGRATIONS, known_migration_names
+
+# How long opening a state file waits on other processes holding it (15 s, as the busy
+# timeout of every statement after it).
+_OPEN_PATIENCE_S = 15.0
+
+
+def _is_lock_contention(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc)
+    return "locked" in message or "busy" in message
 
 
 class StoreCore(GroupedWrites):
@@ -49,23 +59,46 @@ class StoreCore(GroupedWrites):
     def open(cls, path: Path) -> Any:
         if path.is_dir():
             raise LocalIOError(f"state path {path} is a directory, not a state file")
+        deadline = time.monotonic() + _OPEN_PATIENCE_S
+        pause = 0.02
+        while True:
+            try:
+                return cls(cls._connect(path), path)
+            except sqlite3.OperationalError as exc:
+                # Switching a new file to WAL, or WAL recovery after a crash, can answer
+                # "locked" at once, without waiting on the busy timeout: another process
+                # opening the same file in the same instant is not an error, so try again.
+                if not _is_lock_contention(exc) or time.monotonic() + pause > deadline:
+                    raise cls._unusable(path, exc) from None
+            except sqlite3.DatabaseError as exc:
+                raise cls._unusable(path, exc) from None
+            except OSError as exc:
+                raise LocalIOError(f"cannot use state file {path}: {exc.strerror or exc}") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    @classmethod
+    def _connect(cls, path: Path) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             db = Database(conn)
-            conn.execute("PRAGMA busy_timeout = 15000")
+            conn.execute(f"PRAGMA busy_timeout = {int(_OPEN_PATIENCE_S * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             cls._migrate(db, path)
-        except sqlite3.DatabaseError as exc:
-            raise LocalIOError(
-                f"cannot use state file {path}: {exc} (is it a batchrun state database?)"
-            ) from None
-        except OSError as exc:
-            raise LocalIOError(f"cannot use state file {path}: {exc.strerror or exc}") from None
-        return cls(db, path)
+        except BaseException:
+            conn.close()
+            raise
+        return db
+
+    @staticmethod
+    def _unusable(path: Path, exc: sqlite3.DatabaseError) -> LocalIOError:
+        return LocalIOError(
+            f"cannot use state file {path}: {exc} (is it a batchrun state database?)"
+        )
 
     @classmethod
     def _migrate(cls, db: Database, path: Path) -> None:
