@@ -15,7 +15,7 @@ from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
 from batchrun.halt import parse_rate
 from batchrun.ops.context import BatchContext, BatchLocation
 from batchrun.shards import Shard, resolve_shard, unsharded_index_hint
-from batchrun.spec import BatchSpec, SpecIssue, load_spec
+from batchrun.spec import BatchSpec, SpecCheck, SpecIssue, check_spec, load_spec
 from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.spec.value_types import parse_duration, parse_size, url_problem
 
@@ -105,14 +105,16 @@ def load(
     pointed out by `plan` and `apply` too, not only by `validate`."""
     ctx = click.get_current_context(silent=True)
     meta: dict[str, Any] = ctx.meta if ctx is not None else {}
-    max_input_size: int | None = meta.get(MAX_INPUT_SIZE)
-    if max_input_size is None:
-        spec = load_spec(spec_path, only_ids=only_ids)
-    else:
-        spec = load_spec(spec_path, max_input_size=max_input_size, only_ids=only_ids)
+    spec = load_spec(spec_path, max_input_size=spec_input_cap(), only_ids=only_ids)
     if show_warnings and meta.get(SHOW_SPEC_WARNINGS):
         echo_spec_warnings(spec.warnings, as_json=bool(meta.get(JSON_ERRORS)))
     return spec
+
+
+def check(spec_path: Path | str) -> SpecCheck:
+    """The spec checked with the command's --max-input-size, its tasks not kept; warnings
+    are the caller's to print."""
+    return check_spec(spec_path, max_input_size=spec_input_cap())
 
 
 def spec_input_cap() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from batchrun.commands.common import load, spec_input_options
+from batchrun.commands.common import check, spec_input_options
 from batchrun.errors import ExitCode
 from batchrun.spec import SpecError
 
@@ -34,7 +34,7 @@ def validate_command(ctx: click.Context, spec_paths: tuple[str, ...], strict: bo
     failed = False
     for spec_path in spec_paths:
         try:
-            spec = load(spec_path, show_warnings=False)  # printed below, counted by --strict
+            spec = check(spec_path)
         except SpecError as exc:
             echo_spec_error(exc)
             failed = True
@@ -44,7 +44,7 @@ def validate_command(ctx: click.Context, spec_paths: tuple[str, ...], strict: bo
         if strict and spec.warnings:
             failed = True
             continue
-        summary = _plural(len(spec.tasks), "task")
+        summary = _plural(spec.task_count, "task")
         if spec.warnings:
             summary += f", {_plural(len(spec.warnings), 'warning')}"
         click.echo(f"{spec_path}: ok ({summary})")

@@ -18,7 +18,7 @@ from batchrun.spec.batch import (
     TaskSpec,
 )
 from batchrun.spec.errors import SourceLocation, SpecError, SpecIssue
-from batchrun.spec.loader import load_spec
+from batchrun.spec.load import SpecCheck, check_spec, load_spec
 from batchrun.spec.models import spec_json_schema
 
 __all__ = [
@@ -30,9 +30,11 @@ __all__ = [
     "PollPolicy",
     "RetryPolicy",
     "SourceLocation",
+    "SpecCheck",
     "SpecError",
     "SpecIssue",
     "TaskSpec",
+    "check_spec",
     "load_spec",
     "spec_json_schema",
 ]

@@ -39,31 +39,24 @@ class Row:
         return f"row {self.number} of {self.file}:{self.location.line}"
 
 
-@dataclass(frozen=True, slots=True)
-class RowsResult:
-    rows: list[Row]
-    issues: list[SpecIssue]
-
-
-def load_rows(
+def stream_rows(
     for_each: ForEach,
     entry_path: DataPath,
     positions: PositionMap,
     spec_path: Path,
+    issues: list[SpecIssue],
     *,
     max_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     max_rows: int = MAX_ROWS,
-) -> RowsResult:
-    """The rows of one `for_each`, the file read line by line; file problems come back as
-    issues, never raised."""
+) -> Iterator[Row]:
+    """The rows of one `for_each`, the file read line by line as they are taken, so that a
+    million rows are never in memory at once. File problems are added to `issues` (never
+    raised); the list is complete once the rows are exhausted."""
     if for_each.rows is not None:
-        rows = [
-            Row(
-                values, number, positions.value((*entry_path, "for_each", "rows", number - 1)), None
-            )
-            for number, values in enumerate(for_each.rows, start=1)
-        ]
-        return RowsResult(rows, [])
+        for number, values in enumerate(for_each.rows, start=1):
+            where = positions.value((*entry_path, "for_each", "rows", number - 1))
+            yield Row(values, number, where, None)
+        return
     relative = for_each.csv if for_each.csv is not None else for_each.jsonl
     assert relative is not None
     display = display_path_near(positions.path, relative)
@@ -73,25 +66,29 @@ def load_rows(
     )
     try:
         if for_each.csv is not None:
-            return _csv_rows(lines, display, max_rows)
-        return _jsonl_rows(lines, display, max_rows)
+            yield from _csv_rows(lines, display, max_rows, issues)
+        else:
+            yield from _jsonl_rows(lines, display, max_rows, issues)
     except SpecError as exc:
         # Point at the spec's reference too: the file name alone does not say who wanted it.
         key_path = (*entry_path, "for_each", "csv" if for_each.csv is not None else "jsonl")
         where = positions.value(key_path)
-        messages = [f"{dotted(key_path)}: {issue.message}: {display}" for issue in exc.issues]
-        return RowsResult([], [SpecIssue.at(where, message) for message in messages])
+        issues.extend(
+            SpecIssue.at(where, f"{dotted(key_path)}: {issue.message}: {display}")
+            for issue in exc.issues
+        )
 
 
 def _too_many(max_rows: int) -> str:
     return f"more than {max_rows} rows; raise limits.max_tasks to load more"
 
 
-def _csv_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult:
+def _csv_rows(
+    lines: Iterator[str], display: str, max_rows: int, issues: list[SpecIssue]
+) -> Iterator[Row]:
     reader = csv.reader(lines, strict=True)
-    rows: list[Row] = []
-    issues: list[SpecIssue] = []
     header: tuple[str, ...] | None = None
+    count = 0
     line = 1
     try:
         for cells in reader:
@@ -100,25 +97,26 @@ def _csv_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult:
                 continue
             if header is None:
                 header = tuple(cell.strip() for cell in cells)
-                issues.extend(_header_issues(header, display, start))
+                header_issues = _header_issues(header, display, start)
+                if header_issues:
+                    issues.extend(header_issues)
+                    return  # rows read under a broken header would only add noise
                 continue
-            if len(cells) > len(header):
-                message = (
-                    f"row {len(rows) + 1} has {len(cells)} cells; the header has {len(header)}"
-                )
-                issues.append(SpecIssue(display, start, 1, message))
-            values = dict(zip(header, cells, strict=False))
-            rows.append(
-                Row(values, len(rows) + 1, SourceLocation(display, start, 1), display, header)
-            )
-            if len(rows) > max_rows:
+            count += 1
+            if count > max_rows:
                 issues.append(SpecIssue(display, start, 1, _too_many(max_rows)))
-                break
+                return
+            if len(cells) > len(header):
+                message = f"row {count} has {len(cells)} cells; the header has {len(header)}"
+                issues.append(SpecIssue(display, start, 1, message))
+                continue
+            values = dict(zip(header, cells, strict=False))
+            yield Row(values, count, SourceLocation(display, start, 1), display, header)
     except csv.Error as exc:
         issues.append(SpecIssue(display, reader.line_num or 1, 1, f"invalid CSV: {exc}"))
-    if header is None and not issues:
+        return
+    if header is None:
         issues.append(SpecIssue(display, 1, 1, "CSV file is empty: it needs a header row"))
-    return RowsResult(rows, issues)
 
 
 def _header_issues(header: tuple[str, ...], display: str, line: int) -> list[SpecIssue]:
@@ -133,12 +131,15 @@ def _header_issues(header: tuple[str, ...], display: str, line: int) -> list[Spe
     return issues
 
 
-def _jsonl_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult:
-    rows: list[Row] = []
-    issues: list[SpecIssue] = []
+def _jsonl_rows(
+    lines: Iterator[str], display: str, max_rows: int, issues: list[SpecIssue]
+) -> Iterator[Row]:
+    count = 0  # rows read, bad ones included: a row's number is its place in the file
+    good = 0
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        count += 1
         try:
             values = loads_strict(line)
         except json.JSONDecodeError as exc:
@@ -147,14 +148,13 @@ def _jsonl_rows(lines: Iterator[str], display: str, max_rows: int) -> RowsResult
         except (ValueError, RecursionError) as exc:
             issues.append(SpecIssue(display, line_number, 1, f"invalid JSON: {exc}"))
             continue
-        number = len(rows) + len(issues) + 1
         if not isinstance(values, dict):
-            issues.append(SpecIssue(display, line_number, 1, f"row {number} is not a JSON object"))
+            issues.append(SpecIssue(display, line_number, 1, f"row {count} is not a JSON object"))
             continue
-        rows.append(Row(values, number, SourceLocation(display, line_number, 1), display))
-        if len(rows) > max_rows:
+        good += 1
+        if good > max_rows:
             issues.append(SpecIssue(display, line_number, 1, _too_many(max_rows)))
-            break
-    if not rows and not issues:
+            return
+        yield Row(values, count, SourceLocation(display, line_number, 1), display)
+    if count == 0:
         issues.append(SpecIssue(display, 1, 1, "JSONL file has no rows"))
-    return RowsResult(rows, issues)

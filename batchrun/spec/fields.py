@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -194,6 +195,7 @@ def text_booleans(
     return values
 
 
+@lru_cache(maxsize=2)
 def fields_for_kind(kind: Kind) -> frozenset[str]:
     excluded = WORKFLOW_ONLY_FIELDS if kind == "task" else TASK_ONLY_FIELDS
     return ALL_REQUEST_FIELDS - excluded

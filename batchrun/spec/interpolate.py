@@ -65,7 +65,8 @@ class Renderer:
                 # (a JSONL list stays a list, a number a number).
                 if self.row_is_text:
                     self.text_paths.append(path)
-                return copy.deepcopy(self._column(whole.group(1), path, raw=True))
+                value = self._column(whole.group(1), path, raw=True)
+                return copy.deepcopy(value) if isinstance(value, dict | list) else value
         if _WHOLE_ENV.fullmatch(text):
             self.text_paths.append(path)
         pattern = _ENV_ONLY if self.row is None else _ENV_AND_ROW

@@ -1,13 +1,15 @@
-"""`load_spec`: from a YAML file to a `BatchSpec`, or a `SpecError` listing every problem.
+"""`SpecLoader`: from parsed YAML to a `BatchSpec`, or a `SpecError` listing every problem
+(`load.py` reads the file and starts it).
 
 The order of work, and why:
 1. read (capped at `max_input_size`) and parse YAML, keeping the line:col of every key and
    value;
 2. validate the top-level settings (after `${VAR}`); their `limits` cap what follows;
 3. for each task entry: drop its own fields that do not fit its kind (an error), lay it over
-   the defaults that fit, load its `for_each` rows, then for each row fill `{column}` and
+   the defaults that fit, stream its `for_each` rows, then for each row fill `{column}` and
    `${VAR}` in one pass *before* type-checking, so a placeholder may stand for a number or
-   an engine; then resolve the extraction schema, check the API's cross-field constraints
+   an engine (once one row passed the full check, the next rows check only the values they
+   fill: `row_fill`); then resolve the extraction schema, check the API's cross-field constraints
    for every attempt, and build the requests and their content hash (`task_builder`).
 Problems are collected, never raised one at a time, and each points at the YAML (or CSV,
 JSONL, schema file) position where the offending value was written.
@@ -17,9 +19,7 @@ returned on the `BatchSpec`.
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,9 @@ from batchrun.spec.advice import (
 )
 from batchrun.spec.batch import BatchSpec, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
-from batchrun.spec.expand import Row, load_rows
+from batchrun.spec.expand import Row, stream_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
 from batchrun.spec.fields import SETTINGS_BOOLEAN_PATHS, RequestFields, text_booleans
-from batchrun.spec.inputs import recording
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
 from batchrun.spec.merge import source_of
 from batchrun.spec.models import (
@@ -49,12 +48,13 @@ from batchrun.spec.models import (
     TaskEntry,
 )
 from batchrun.spec.policies import export_settings, halt_policy, poll_policy
-from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES, read_text
+from batchrun.spec.row_fill import RowFiller
+from batchrun.spec.source_files import DEFAULT_MAX_INPUT_BYTES
 from batchrun.spec.task_builder import TaskBuilder
 from batchrun.spec.templates import Template, build_template
 from batchrun.spec.validation import dotted, field_problems
 from batchrun.spec.value_types import describe, url_problem
-from batchrun.spec.yaml_positions import DataPath, PositionMap, load_yaml
+from batchrun.spec.yaml_positions import DataPath, PositionMap
 
 _NOT_DEFAULTS = {
     "id": "each task needs its own id",
@@ -65,29 +65,6 @@ _NOT_DEFAULTS = {
 }
 
 
-def load_spec(
-    path: str | os.PathLike[str],
-    *,
-    environ: Mapping[str, str] | None = None,
-    max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
-    only_ids: Collection[str] | None = None,
-) -> BatchSpec:
-    """Load, validate and expand the spec at `path`; raise SpecError with every problem.
-
-    `max_input_size` (bytes) caps the spec file, and the files it names unless the spec's
-    `limits.max_input_size` sets their cap itself. `only_ids` builds only those tasks (the
-    others are not checked beyond their id): for a spec known to be unchanged since a full
-    load checked it, when only some tasks are needed (`ops/unchanged.py`)."""
-    display = os.fspath(path)
-    environ = os.environ if environ is None else environ
-    with recording(path, environ, max_input_size) as (recorder, source):
-        text = read_text(path, display, what="spec file", max_bytes=max_input_size)
-        loaded = load_yaml(text, display)
-        loader = _SpecLoader(Path(path), loaded.positions, recorder, max_input_size, only_ids)
-        spec = loader.load(loaded.data)
-    return dataclasses.replace(spec, source=source[0] if source else None)
-
-
 @dataclass(frozen=True, slots=True)
 class _Expanded:
     task_id: str
@@ -96,7 +73,7 @@ class _Expanded:
     row: str  # "row 3 of products.csv:4", or "" for a task without for_each
 
 
-class _SpecLoader:
+class SpecLoader:
     def __init__(
         self,
         path: Path,
@@ -104,6 +81,8 @@ class _SpecLoader:
         environ: Mapping[str, str],
         max_input_size: int = DEFAULT_MAX_INPUT_BYTES,
         only_ids: Collection[str] | None = None,
+        *,
+        keep_tasks: bool = True,
     ) -> None:
         self._only_ids = only_ids
         self._path = path
@@ -116,6 +95,9 @@ class _SpecLoader:
         self._limits = LimitsSettings()
         self._max_input_size = max_input_size
         self._schemas = ExtractionSchemas(path, positions.path, max_bytes=max_input_size)
+        self._locations: dict[DataPath, SourceLocation] = {}
+        self._keep_tasks = keep_tasks
+        self.task_count = 0  # tasks built without a problem, kept or not
 
     # ----- reporting -------------------------------------------------------------------
 
@@ -155,15 +137,16 @@ class _SpecLoader:
             valid = self._valid_top_level(shared)
             shared = {key: value for key, value in shared.items() if key in valid}
         tasks = self._tasks(data, defaults, shared)
+        count = self.task_count
         base_url = self._base_url(settings)
         self._issues.raise_if_any()
         assert settings is not None and base_url is not None
         max_runs = settings.budget.max_runs
-        too_few = runs_budget_too_small(max_runs, len(tasks)) if max_runs else None
+        too_few = runs_budget_too_small(max_runs, count) if max_runs else None
         if too_few:
             self._warnings.add(self._positions.value(("budget", "max_runs")), too_few)
         halt = settings.halt
-        unreachable = halt_rate_unreachable(halt, len(tasks)) if halt else None
+        unreachable = halt_rate_unreachable(halt, count) if halt else None
         if unreachable:
             self._warnings.add(self._positions.value(("halt", "min_ended")), unreachable)
         return BatchSpec(
@@ -315,25 +298,34 @@ class _SpecLoader:
         """The template's tasks, and the position after them."""
         if self._only_ids is not None and not self._only_ids:
             return [], first_position  # the settings alone were asked for
-        rows: list[Row | None] = [None]
+        rows: Iterable[Row | None] = [None]
+        row_issues: list[SpecIssue] = []
         if template.for_each is not None:
-            loaded = self._rows(template)
-            if loaded is None:
+            streamed = self._rows(template, row_issues)
+            if streamed is None:
                 return [], first_position
-            rows = list(loaded)
+            rows = streamed
         tasks = []
         position = first_position
+        filler = RowFiller(template, self._environ) if template.for_each is not None else None
+        row = None
         for row in rows:
             if self._only_ids is not None:
                 rendered_id = self._render_id(template, row)
                 if rendered_id is not None and rendered_id not in self._only_ids:
                     position += 1
                     continue
-            task_id, task = self._task(template, row, position)
+            task_id, task = self._task(template, row, position, filler)
             if task_id is not None:
                 described = row.describe() if row else ""
+                if task is not None:
+                    self.task_count += 1
+                    task = task if self._keep_tasks else None
                 tasks.append(_Expanded(task_id, task, template.entry_path, described))
                 position += 1
+        self._issues.extend(row_issues)
+        if template.for_each is not None and row is None and not row_issues:
+            self._report((*template.entry_path, "for_each"), "for_each has no rows")
         return tasks, position
 
     def _render_id(self, template: Template, row: Row | None) -> str | None:
@@ -345,7 +337,8 @@ class _SpecLoader:
             return None
         return str(task_id)
 
-    def _rows(self, template: Template) -> list[Row] | None:
+    def _rows(self, template: Template, issues: list[SpecIssue]) -> Iterator[Row] | None:
+        """The template's rows, streamed; None (reported) when `for_each` itself is wrong."""
         path = (*template.entry_path, "for_each")
         renderer = Renderer(self._environ)
         raw = renderer.render(template.for_each, path)
@@ -358,26 +351,24 @@ class _SpecLoader:
         except ValidationError as exc:
             self._report_model_errors(exc, ForEach, path, set())
             return None
-        result = load_rows(
+        return stream_rows(
             for_each,
             template.entry_path,
             self._positions,
             self._path,
+            issues,
             max_bytes=self._max_input_size,
             max_rows=self._limits.max_tasks,
         )
-        self._issues.extend(result.issues)
-        if result.issues:
-            return None
-        if not result.rows:
-            self._report(path, "for_each has no rows")
-            return None
-        return result.rows
 
     def _task(
-        self, template: Template, row: Row | None, position: int
+        self, template: Template, row: Row | None, position: int, filler: RowFiller | None
     ) -> tuple[str | None, TaskSpec | None]:
         """The task's id (for the duplicate check) and the task, None if it has problems."""
+        filled = filler.fill(row) if filler is not None and row is not None else None
+        if filled is not None:
+            entry, secrets = filled
+            return entry.id, self._build(template, row, entry, secrets, position)
         is_csv = row is not None and row.header is not None
         renderer = Renderer(self._environ, row.values if row else None, row_is_text=is_csv)
         rendered = text_booleans(renderer.render(template.values), renderer.text_paths)
@@ -395,12 +386,24 @@ class _SpecLoader:
                     template, row, problem.path, problem.message, at_key=problem.at_key
                 )
             return task_id, None
-        task = TaskBuilder(self, template, row, entry, renderer.secrets).build(position)
+        if filler is not None:
+            filler.learn(entry)
+        return task_id, self._build(template, row, entry, renderer.secrets, position)
+
+    def _build(
+        self,
+        template: Template,
+        row: Row | None,
+        entry: TaskEntry,
+        secrets: dict[str, str],
+        position: int,
+    ) -> TaskSpec | None:
+        task = TaskBuilder(self, template, row, entry, secrets).build(position)
         if task is not None and task.timeout is not None and self._poll_interval is not None:
             early = timeout_before_first_poll(task.timeout, self._poll_interval)
             if early:
                 self.warn_in_task(template, ("timeout",), early)
-        return task_id, task
+        return task
 
     def report_in_task(
         self,
@@ -460,7 +463,11 @@ class _SpecLoader:
         self._warnings.add(self._positions.value(source), f"{dotted(source)}: {message}")
 
     def location_of(self, path: DataPath) -> SourceLocation:
-        return self._positions.value(path)
+        # One object per task entry, shared by all the tasks its rows expand to.
+        location = self._locations.get(path)
+        if location is None:
+            location = self._locations[path] = self._positions.value(path)
+        return location
 
     @property
     def schemas(self) -> ExtractionSchemas:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+from functools import lru_cache
 from typing import Any, Protocol
 
 from batchrun.spec.advice import (
@@ -23,7 +25,6 @@ from batchrun.spec.fields import (
     MERGED_MAPPING_FIELDS,
     WORKFLOW_HEADER_FIELDS,
     WORKFLOW_QUERY_FIELDS,
-    RequestFields,
     fields_for_kind,
     request_problems,
 )
@@ -88,10 +89,10 @@ class TaskBuilder:
     def build(self, position: int) -> TaskSpec | None:
         entry = self._entry
         allowed = fields_for_kind(self._kind)
-        base = {
-            name: getattr(entry, name)
-            for name in RequestFields.model_fields  # field order: stable request bodies
-            if name in allowed and getattr(entry, name) is not None
+        base = {  # in field order (TaskEntry's own fields come after): stable request bodies
+            name: value
+            for name, value in entry.__dict__.items()
+            if value is not None and name in allowed
         }
         if self._kind == "task":
             base.setdefault("engine", DEFAULT_ENGINE)
@@ -111,24 +112,15 @@ class TaskBuilder:
             id=entry.id,
             position=position,
             kind=self._kind,
-            retry=RetryPolicy(
-                attempts=retry.attempts,
-                on=frozenset(retry.on),
-                backoff=Backoff(
-                    retry.backoff.initial,
-                    retry.backoff.factor,
-                    retry.backoff.max,
-                    retry.backoff.jitter,
-                ),
-            ),
+            retry=retry_policy(retry),
             timeout=entry.timeout,
             output_schema=base.get("data_extraction_schema"),
             content_hash=request_hash(self._kind, first.body, first.headers, first.query),
             engine=base["engine"] if self._kind == "task" else None,
-            host=url_host(url) if isinstance(url, str) else None,
+            host=_host(url),
             location=self._loader.location_of(self._template.entry_path),
             requests=requests,
-            secrets=dict(self._secrets),
+            secrets=self._secrets or NO_SECRETS,
         )
 
     def _attempt_fields(
@@ -243,4 +235,33 @@ class TaskBuilder:
                     query[name] = "true"
             else:
                 body[name] = value
-        return AttemptRequest(body=body, headers=headers, query=query)
+        return AttemptRequest(body=body, headers=headers or NO_FIELDS, query=query or NO_FIELDS)
+
+
+# Shared by every task that has none: a loaded spec holds 100,000 tasks and more. Never
+# mutated: `TaskSpec.request_for_attempt` hands out copies.
+NO_FIELDS: dict[str, str] = {}
+NO_SECRETS: dict[str, str] = {}
+
+
+def retry_policy(retry: RetrySettings) -> RetryPolicy:
+    """The policy for these settings, one object for all the tasks that share them."""
+    backoff = retry.backoff
+    return _retry_policy(
+        retry.attempts,
+        tuple(retry.on),
+        (backoff.initial, backoff.factor, backoff.max, backoff.jitter),
+    )
+
+
+@lru_cache(maxsize=256)
+def _retry_policy(
+    attempts: int, on: tuple[str, ...], backoff: tuple[float, float, float, float]
+) -> RetryPolicy:
+    return RetryPolicy(attempts=attempts, on=frozenset(on), backoff=Backoff(*backoff))
+
+
+def _host(url: Any) -> str | None:
+    host = url_host(url) if isinstance(url, str) else None
+    # Interned: the tasks of one batch mostly share a handful of hosts.
+    return sys.intern(host) if host is not None else None

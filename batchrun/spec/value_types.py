@@ -296,8 +296,11 @@ def url_type(label: str, schemes: tuple[str, ...]) -> Any:
     return Annotated[str, PlainValidator(check), WithJsonSchema(schema)]
 
 
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
+
+
 def url_problem(value: str, schemes: tuple[str, ...]) -> str | None:
-    if any(char.isspace() for char in value):
+    if _WHITESPACE.search(value):
         return "contains whitespace"
     try:
         parts = urlsplit(value)

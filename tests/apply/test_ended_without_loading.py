@@ -69,14 +69,27 @@ def _loaded(applied: dict[str, Any]) -> bool:
     return applied["started"]["data"]["spec_loaded"]
 
 
-def _kill_once_runs_are_created(process: subprocess.Popen[str], sim: Any, runs: int) -> None:
-    """SIGKILL an `apply` once the server has created `runs` runs (some still in flight)."""
+def _kill_once_runs_are_created(
+    process: subprocess.Popen[str], sim: Any, runs: int, *, exported_in: Path | None = None
+) -> None:
+    """SIGKILL an `apply` once the server has created `runs` runs (some still in flight)
+    and, with `exported_in` (a state file), once some task's results are written."""
     deadline = time.monotonic() + 60
-    while _runs(sim) < runs:
+    while _runs(sim) < runs or (exported_in is not None and not _exported(exported_in)):
         assert time.monotonic() < deadline, "apply never created its runs"
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
+
+
+def _exported(state: Path) -> int:
+    if not state.exists():
+        return 0
+    conn = sqlite3.connect(state, timeout=5)
+    try:
+        return conn.execute("SELECT count(*) FROM tasks WHERE exported = 1").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def test_an_ended_batch_is_not_loaded_again_and_says_the_same(simulator, workspace: Workspace):
@@ -217,7 +230,9 @@ def test_a_resume_builds_only_the_tasks_with_work_left(simulator, workspace: Wor
             }
         ]
     )
-    _kill_once_runs_are_created(workspace.apply_process(spec, sim), sim, 22)
+    process = workspace.apply_process(spec, sim)
+    # On a loaded machine the fast runs may not all be exported yet: wait for one at least.
+    _kill_once_runs_are_created(process, sim, 22, exported_in=workspace.state)
 
     resumed = _apply(workspace, spec, sim)
     data = resumed["started"]["data"]
