@@ -19,40 +19,64 @@ are `BatchrunError` subclasses carrying the command line's exit code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from batchrun.api import (
-    apply,
-    apply_async,
-    plan,
-    status,
-)
-from batchrun.decide import Action, RetryRequest
-from batchrun.errors import (
-    ApiUnavailableError,
-    BatchLockedError,
-    BatchrunError,
-    ExitCode,
-    LocalIOError,
-    UsageError,
-)
-from batchrun.events import BatchEvent, EventKind, EventSink
-from batchrun.ops.plan import Plan, PlannedTask
-from batchrun.spec import BatchSpec, SpecError, TaskSpec, load_spec
-from batchrun.summary import BatchSummary, FailedTask
+from batchrun.lazy import lazy_attributes
 from batchrun.version import __version__
 
 if TYPE_CHECKING:
+    from batchrun.api import apply, apply_async, plan, status
+    from batchrun.decide import Action, RetryRequest
+    from batchrun.errors import (
+        ApiUnavailableError,
+        BatchLockedError,
+        BatchrunError,
+        ExitCode,
+        LocalIOError,
+        UsageError,
+    )
+    from batchrun.events import BatchEvent, EventKind, EventSink
+    from batchrun.ops.plan import Plan, PlannedTask
     from batchrun.sim import start_simulator
+    from batchrun.spec import BatchSpec, SpecError, TaskSpec, load_spec
+    from batchrun.summary import BatchSummary, FailedTask
+
+# Each name is imported when first used: `import batchrun.spec` (every command does) must not
+# pay for the HTTP client, the scheduler and the report (about 40 MB and 0.3 s), nor `apply`
+# for the simulator's web server.
+_HOMES = {
+    "apply": "batchrun.api",
+    "apply_async": "batchrun.api",
+    "plan": "batchrun.api",
+    "status": "batchrun.api",
+    "Action": "batchrun.decide",
+    "RetryRequest": "batchrun.decide",
+    "ApiUnavailableError": "batchrun.errors",
+    "BatchLockedError": "batchrun.errors",
+    "BatchrunError": "batchrun.errors",
+    "ExitCode": "batchrun.errors",
+    "LocalIOError": "batchrun.errors",
+    "UsageError": "batchrun.errors",
+    "BatchEvent": "batchrun.events",
+    "EventKind": "batchrun.events",
+    "EventSink": "batchrun.events",
+    "Plan": "batchrun.ops.plan",
+    "PlannedTask": "batchrun.ops.plan",
+    "start_simulator": "batchrun.sim",
+    "BatchSpec": "batchrun.spec",
+    "SpecError": "batchrun.spec",
+    "TaskSpec": "batchrun.spec",
+    "load_spec": "batchrun.spec",
+    "BatchSummary": "batchrun.summary",
+    "FailedTask": "batchrun.summary",
+}
 
 
-def __getattr__(name: str) -> Any:
-    # The simulator is a web server (uvicorn, starlette: about 20 MB): loaded when asked for.
-    if name == "start_simulator":
-        from batchrun.sim import start_simulator
+__getattr__ = lazy_attributes(__name__, _HOMES)
 
-        return start_simulator
-    raise AttributeError(f"module 'batchrun' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [

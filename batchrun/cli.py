@@ -125,10 +125,9 @@ def cli() -> None:
 
 def _register_commands() -> None:
     # Imported here so that each command module may import `cli` helpers without a cycle.
-    from batchrun.commands import COMMANDS
+    from batchrun.commands import LazyCommands
 
-    for command in COMMANDS:
-        cli.add_command(command)
+    cli.commands = LazyCommands()
 
 
 _register_commands()

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import httpx
 
 from batchrun.cli_errors import JSON_ERRORS, echo_json_warning
 from batchrun.decide import FAILURE_END_STATUSES, RetryRequest
@@ -53,6 +52,8 @@ class HttpUrlType(click.ParamType):
         if problem is None and not text.isprintable():
             problem = "a control character"
         if problem is None:
+            import httpx  # only the commands given a URL need the HTTP client
+
             try:
                 httpx.URL(text)
             except (httpx.InvalidURL, ValueError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from batchrun.commands.common import (
     spec_input_options,
     state_option,
 )
+from batchrun.console.json_stream import write_document
 from batchrun.decide import Action
 from batchrun.inspection import select_tasks
 from batchrun.ops.plan import Plan, PlannedTask, field_names, plan
@@ -82,10 +84,7 @@ def plan_command(
     )
     requests = next_requests(result) if show_requests else None
     if as_json:
-        document = _document(result)
-        if requests is not None:
-            document["requests"] = requests
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        _write_json(result, requests)
         return
     echo_location(result.location, result.run_key)
     if requests is not None:
@@ -121,9 +120,8 @@ def _row(item: PlannedTask) -> dict[str, str]:
         return {"task": item.task_id, "action": action, "kind": "-", "engine": "-", "url": "-"} | {
             "attempts": attempts
         }
-    target = task.request_for_attempt(1, redacted=True).body
-    url = target.get("url") or (
-        f"workflow {target['workflow_id']}" if task.kind == "workflow" else "-"
+    url = task.redacted_body_value("url") or (
+        f"workflow {task.redacted_body_value('workflow_id')}" if task.kind == "workflow" else "-"
     )
     if len(url) > _URL_WIDTH:
         url = url[: _URL_WIDTH - 1] + "…"
@@ -150,34 +148,38 @@ def _table(rows: list[dict[str, str]]) -> str:
     )
 
 
-def _document(result: Plan) -> dict[str, Any]:
+def _write_json(result: Plan, requests: list[dict[str, Any]] | None) -> None:
+    """The plan as one JSON document, written task by task (100,000 tasks and more)."""
     spec = result.location.spec
-    tasks = []
-    for item in result.tasks:
-        task, stored = item.task, item.stored
-        body = task.request_for_attempt(1, redacted=True).body if task is not None else {}
-        tasks.append(
-            {
-                "task": item.task_id,
-                "action": str(item.action),
-                "changed_fields": list(item.changed_fields),
-                "kind": task.kind if task is not None else None,
-                "engine": task.engine if task is not None else None,
-                "url": body.get("url"),
-                "workflow_id": body.get("workflow_id"),
-                "attempts": stored.attempts if stored else 0,
-                "state": stored.state if stored else None,
-                "end_status": stored.end_status if stored else None,
-                "content_hash": task.content_hash if task is not None else None,
-                "stored_hash": stored.content_hash if stored else None,
-            }
-        )
-    return {
+    head = {
         "batch": spec.name,
         "spec": str(spec.path),
         "state_path": str(result.location.state_path),
         "run_key": result.run_key,
-        "tasks": tasks,
+    }
+    tail: dict[str, Any] = {
         "summary": {str(action): count for action, count in result.counts().items()},
         "summary_line": summary_line(result),
+    }
+    if requests is not None:
+        tail["requests"] = requests
+    items = (_json_task(item) for item in result.tasks)
+    write_document(sys.stdout, head, "tasks", items, tail)
+
+
+def _json_task(item: PlannedTask) -> dict[str, Any]:
+    task, stored = item.task, item.stored
+    return {
+        "task": item.task_id,
+        "action": str(item.action),
+        "changed_fields": list(item.changed_fields),
+        "kind": task.kind if task is not None else None,
+        "engine": task.engine if task is not None else None,
+        "url": task.redacted_body_value("url") if task is not None else None,
+        "workflow_id": task.redacted_body_value("workflow_id") if task is not None else None,
+        "attempts": stored.attempts if stored else 0,
+        "state": stored.state if stored else None,
+        "end_status": stored.end_status if stored else None,
+        "content_hash": task.content_hash if task is not None else None,
+        "stored_hash": stored.content_hash if stored else None,
     }

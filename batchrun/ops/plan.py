@@ -54,15 +54,14 @@ def decide_tasks(
 ) -> Iterator[PlannedTask]:
     """One decision per task of the spec (in spec order), then one per stored task the spec
     dropped. `only` leaves every other task out (it is neither run nor removed)."""
-    in_spec = set()
     for task in spec_tasks:
-        in_spec.add(task.id)
         if only is not None and task.id not in only:
             continue
         row = stored.get(task.id)
         yield PlannedTask(task.id, decide(row, task.content_hash, retry), task, row)
-    if only is not None:
+    if only is not None or not stored:
         return
+    in_spec = {task.id for task in spec_tasks}
     for task_id, row in stored.items():
         if task_id not in in_spec and not row.removed:
             yield PlannedTask(task_id, Action.REMOVE, None, row)

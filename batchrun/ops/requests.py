@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchrun.client import tag_request
 from batchrun.decide import NEEDS_A_RUN, Action
 from batchrun.ops.plan import Plan
 from batchrun.redaction import MASK
@@ -20,6 +19,8 @@ PLACEHOLDER_KEY = "br-<next>"
 
 def next_requests(plan: Plan) -> list[dict[str, Any]]:
     """For each task `apply` would submit or resubmit, its next create request."""
+    from batchrun.client import tag_request  # the HTTP client, loaded for --requests only
+
     tries = _tries_this_round(plan)
     requests = []
     for item in plan.tasks:

@@ -83,6 +83,11 @@ class TaskSpec:
     # Environment values used by this task, by variable name: never stored in clear.
     secrets: dict[str, str] = field(repr=False, default_factory=dict)
 
+    def redacted_body_value(self, name: str) -> Any:
+        """Field `name` of attempt 1's body, `${VAR}` put back (None if not set): for
+        display, without copying the whole request."""
+        return redact(self.requests[0].body.get(name), self.secrets)
+
     def request_for_attempt(self, attempt: int, *, redacted: bool = False) -> AttemptRequest:
         """The request for `attempt` (1-based). `redacted` puts `${VAR}` back in place of
         every value that came from the environment: use it for anything written to disk."""

@@ -34,9 +34,14 @@ class Row:
     header: tuple[str, ...] | None = None  # CSV columns, known for every row
 
     def describe(self) -> str:
-        if self.file is None:
-            return f"for_each row {self.number}, line {self.location.line}"
-        return f"row {self.number} of {self.file}:{self.location.line}"
+        return describe_row(self.number, self.location.line, self.file)
+
+
+def describe_row(number: int, line: int, file: str | None) -> str:
+    """How a message names a row: "row 3 of products.csv:4", "for_each row 3, line 12"."""
+    if file is None:
+        return f"for_each row {number}, line {line}"
+    return f"row {number} of {file}:{line}"
 
 
 def stream_rows(

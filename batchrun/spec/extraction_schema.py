@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.validators import validator_for
-
 from batchrun.spec.errors import SpecError, SpecIssue
 from batchrun.spec.hashing import canonical_json
 from batchrun.spec.source_files import (
@@ -96,6 +93,10 @@ def _parse(text: str, display: str, relative: str) -> Any:
 
 
 def _check(schema: dict[str, Any]) -> list[tuple[DataPath, str]]:
+    # Imported for the specs that have a schema: jsonschema and its meta-schemas weigh 8 MB.
+    import jsonschema
+    from jsonschema.validators import validator_for
+
     if not isinstance(schema.get("$schema", ""), str):
         return [(("$schema",), "$schema must be a URI string")]
     with warnings.catch_warnings():

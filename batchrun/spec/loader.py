@@ -33,7 +33,7 @@ from batchrun.spec.advice import (
 )
 from batchrun.spec.batch import BatchSpec, TaskSpec
 from batchrun.spec.errors import IssueCollector, SourceLocation, SpecError, SpecIssue
-from batchrun.spec.expand import Row, stream_rows
+from batchrun.spec.expand import Row, describe_row, stream_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
 from batchrun.spec.fields import SETTINGS_BOOLEAN_PATHS, RequestFields, text_booleans
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
@@ -66,11 +66,19 @@ _NOT_DEFAULTS = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Expanded:
-    task_id: str
-    task: TaskSpec | None  # None when the task has problems (reported)
+class _FirstSeen:
+    """Where a task id was first seen, kept small: one per task of a 1,000,000-row file."""
+
     entry_path: DataPath
-    row: str  # "row 3 of products.csv:4", or "" for a task without for_each
+    row_number: int = 0  # 0 for a task without for_each
+    row_line: int = 0
+    row_file: str | None = None
+
+    def row(self) -> str:
+        """ "row 3 of products.csv:4", or "" for a task without for_each."""
+        if not self.row_number:
+            return ""
+        return describe_row(self.row_number, self.row_line, self.row_file)
 
 
 class SpecLoader:
@@ -98,6 +106,7 @@ class SpecLoader:
         self._locations: dict[DataPath, SourceLocation] = {}
         self._keep_tasks = keep_tasks
         self.task_count = 0  # tasks built without a problem, kept or not
+        self._first_seen: dict[str, _FirstSeen] = {}
 
     # ----- reporting -------------------------------------------------------------------
 
@@ -277,7 +286,7 @@ class SpecLoader:
             if "tasks" in data:
                 self._report(("tasks",), "the batch has no tasks")
             return []
-        tasks: list[_Expanded] = []
+        tasks: list[TaskSpec] = []
         positions = 0  # tasks expanded so far, those `only_ids` left out included
         for index, entry in enumerate(entries):
             template = build_template(index, entry, defaults, shared, self._report)
@@ -291,10 +300,9 @@ class SpecLoader:
                 )
                 self._report(("tasks", index), message)
                 break
-        self._check_unique_ids(tasks)
-        return [expanded.task for expanded in tasks if expanded.task is not None]
+        return tasks
 
-    def _expand(self, template: Template, first_position: int) -> tuple[list[_Expanded], int]:
+    def _expand(self, template: Template, first_position: int) -> tuple[list[TaskSpec], int]:
         """The template's tasks, and the position after them."""
         if self._only_ids is not None and not self._only_ids:
             return [], first_position  # the settings alone were asked for
@@ -317,11 +325,11 @@ class SpecLoader:
                     continue
             task_id, task = self._task(template, row, position, filler)
             if task_id is not None:
-                described = row.describe() if row else ""
+                self._check_unique(task_id, template.entry_path, row)
                 if task is not None:
                     self.task_count += 1
-                    task = task if self._keep_tasks else None
-                tasks.append(_Expanded(task_id, task, template.entry_path, described))
+                    if self._keep_tasks:
+                        tasks.append(task)
                 position += 1
         self._issues.extend(row_issues)
         if template.for_each is not None and row is None and not row_issues:
@@ -442,18 +450,19 @@ class SpecLoader:
         )
         self._issues.add(row.location, message)
 
-    def _check_unique_ids(self, tasks: list[_Expanded]) -> None:
-        first_seen: dict[str, _Expanded] = {}
-        for expanded in tasks:
-            earlier = first_seen.setdefault(expanded.task_id, expanded)
-            if earlier is expanded:
-                continue
-            id_path = (*expanded.entry_path, "id")
-            where = str(self._positions.value((*earlier.entry_path, "id")))
-            where += f", {earlier.row}" if earlier.row else ""
-            note = f" ({expanded.row})" if expanded.row else ""
-            message = f"duplicate task id {expanded.task_id!r}{note}; also at {where}"
-            self._report(id_path, message)
+    def _check_unique(self, task_id: str, entry_path: DataPath, row: Row | None) -> None:
+        earlier = self._first_seen.get(task_id)
+        if earlier is None:
+            seen = _FirstSeen(entry_path)
+            if row is not None:
+                seen = _FirstSeen(entry_path, row.number, row.location.line, row.file)
+            self._first_seen[task_id] = seen
+            return
+        where = str(self._positions.value((*earlier.entry_path, "id")))
+        where += f", {earlier.row()}" if earlier.row_number else ""
+        note = f" ({row.describe()})" if row is not None else ""
+        message = f"duplicate task id {task_id!r}{note}; also at {where}"
+        self._report((*entry_path, "id"), message)
 
     # ----- for the task builder ----------------------------------------------------------
 
