@@ -217,7 +217,7 @@ class Scheduler:
         assert run_id is not None
         self._owners[run_id] = task.id
         if self.push is not None:
-            spec_request = task.requests[min(attempt.number, len(task.requests)) - 1]
+            spec_request = task.request_for_attempt(attempt.number)
             self.push.expect(run_id, spec_request.body.get("webhook_url"))
         try:
             result = await self.watcher.watch(

@@ -15,7 +15,7 @@ from batchrun.spec.advice import (
     object_without_properties,
     returns_no_output,
 )
-from batchrun.spec.batch import AttemptRequest, Backoff, RetryPolicy, TaskSpec
+from batchrun.spec.batch import AttemptRequest, Backoff, RetryPolicy, TaskSpec, pack_requests
 from batchrun.spec.enums import DEFAULT_ENGINE, INVALID_OUTPUT
 from batchrun.spec.errors import SourceLocation, SpecIssue
 from batchrun.spec.expand import Row
@@ -119,7 +119,7 @@ class TaskBuilder:
             engine=base["engine"] if self._kind == "task" else None,
             host=_host(url),
             location=self._loader.location_of(self._template.entry_path),
-            requests=requests,
+            packed_requests=pack_requests(requests),
             secrets=self._secrets or NO_SECRETS,
         )
 
@@ -235,12 +235,11 @@ class TaskBuilder:
                     query[name] = "true"
             else:
                 body[name] = value
-        return AttemptRequest(body=body, headers=headers or NO_FIELDS, query=query or NO_FIELDS)
+        return AttemptRequest(body=body, headers=headers, query=query)
 
 
 # Shared by every task that has none: a loaded spec holds 100,000 tasks and more. Never
-# mutated: `TaskSpec.request_for_attempt` hands out copies.
-NO_FIELDS: dict[str, str] = {}
+# mutated: nothing writes to a task's secrets.
 NO_SECRETS: dict[str, str] = {}
 
 

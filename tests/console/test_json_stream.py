@@ -11,7 +11,7 @@ from batchrun.console.json_stream import write_document
 
 ITEMS = [
     {"task": "a", "changed_fields": [], "url": None, "attempts": 0, "ok": True},
-    {"task": "ü \"q\" \n", "changed_fields": ["body.url", "headers.x"], "ratio": 0.1},
+    {"task": 'ü "q" \n', "changed_fields": ["body.url", "headers.x"], "ratio": 0.1},
     {"nested": {"deep": {"list": [1, [2, {}], {"k": False}]}, "empty": {}}, "big": 10**20},
     {},
 ]
