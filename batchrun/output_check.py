@@ -15,11 +15,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import SchemaError, ValidationError
-from jsonschema.protocols import Validator
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 _ERROR_KEYS = ("error", "error_code")
 _MAX_MESSAGE_CHARS = 300
@@ -53,6 +53,10 @@ def check_output(
     # object can be checked mechanically.
     if not isinstance(schema, dict):
         return OutputCheck(OutputVerdict.UNCHECKED, None)
+    # Imported for batches that have a schema to check: jsonschema weighs 8 MB.
+    import jsonschema
+    from jsonschema.exceptions import SchemaError
+
     try:
         validator = _validator_for(_schema_key(schema))
     except SchemaError as exc:
@@ -107,6 +111,8 @@ def _schema_key(schema: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def _validator_for(key: str) -> Validator:
+    import jsonschema
+
     schema = json.loads(key)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -120,7 +120,7 @@ async def apply_async(
             only = {task.id for task in spec.tasks}
         planned = list(decide_tasks(spec.tasks, stored, options.retry, only=only))
         unexported = _unexported(planned)
-        to_run = [item for item in planned if item.action in NEEDS_A_RUN]
+        to_run = any(item.action in NEEDS_A_RUN for item in planned)
         with BatchLock(location.state_path, spec.name, run_key):
             async with SkyvernClient(access.base_url, access.api_key) as client:
                 if to_run or unexported:
@@ -201,6 +201,13 @@ async def _run(
     results = location.results_for(batch.run_key)
     move_removed_tasks(results, [i.task_id for i in planned if i.action == Action.REMOVE])
     jobs, tries = _jobs(store, batch, planned)
+    counts = {action: 0 for action in Action}
+    for item in planned:
+        counts[item.action] += 1
+    total = len(planned) - counts[Action.REMOVE]
+    # The decisions are made and stored: 100,000 of them would stay in memory for the whole
+    # run, and the caller has no further use for them.
+    planned.clear()
     concurrency = options.concurrency or spec.concurrency
     jobs, expected_wall = _order(store, spec.name, jobs, options.order, concurrency)
     redactor = Redactor(ctx.secrets)
@@ -234,10 +241,6 @@ async def _run(
         HaltTracker(halt),
         push,
     )
-    counts = {action: 0 for action in Action}
-    for item in planned:
-        counts[item.action] += 1
-    total = len(planned) - counts[Action.REMOVE]
     skipped = counts[Action.SKIP] + counts[Action.KEEP]
     if options.proven_fingerprint is not None:  # the tasks not built are ended and kept
         not_built = sum(store.count_by_state(batch.id).values()) - total
@@ -362,19 +365,22 @@ def _jobs(
 ) -> tuple[list[Job], dict[str, int]]:
     """The tasks to drive, with the attempt a task left open (re-attach or look it up
     first) and the rest of a retry wait; and each task's attempts for its current request."""
-    rows = store.scheduling_rows(batch.id)
+    started = store.scheduling_rows(batch.id, started_only=True)
     open_attempts = {a.task_id: a for a in store.open_attempts(batch.id)}
     now = now_utc()
     jobs: list[Job] = []
-    tries: dict[str, int] = {}
+    tries: dict[str, int] = {}  # a task left out has made no try (the scheduler counts 0)
     for item in planned:
         if item.action not in NEEDS_A_RUN or item.task is None:
             continue
-        row = rows[item.task_id]
-        tries[item.task_id] = row.tries_this_round
+        row = started.get(item.task_id)
         delay = 0.0
-        if row.next_attempt_at is not None:
-            delay = max(0.0, (row.next_attempt_at - now).total_seconds())
+        if row is not None:
+            tries[item.task_id] = row.tries_this_round
+            if row.next_attempt_at is not None:
+                delay = max(0.0, (row.next_attempt_at - now).total_seconds())
+        elif item.task_id in open_attempts:
+            tries[item.task_id] = 0  # as stored: the scheduler would count it 1
         jobs.append(Job(item.task, open_attempts.get(item.task_id), delay))
     return jobs, tries
 
@@ -386,7 +392,8 @@ def _order(
     ids = [job.task.id for job in jobs]
     known = expected_durations(store, spec_name, ids) if jobs else {}
     expected = with_estimates(ids, known)
-    jobs = [dataclasses.replace(job, expected_s=known.get(job.task.id)) for job in jobs]
+    if known:
+        jobs = [dataclasses.replace(job, expected_s=known.get(job.task.id)) for job in jobs]
     if order == "longest":
         jobs = longest_first(jobs, expected)
     if not expected:

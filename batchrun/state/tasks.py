@@ -184,10 +184,16 @@ class TaskTable(AttemptTable):
                     found[row["task_id"]] = loads(row["request_json"])
         return found
 
-    def scheduling_rows(self, batch_id: int) -> dict[str, SchedulingRow]:
+    def scheduling_rows(
+        self, batch_id: int, *, started_only: bool = False
+    ) -> dict[str, SchedulingRow]:
+        """Every stored task's row; `started_only`: only those with a try made for their
+        current request or a retry wait (the others start afresh: at the start of a batch
+        of 100,000 tasks, none of them)."""
+        started = " AND (attempts > round_start OR next_attempt_at IS NOT NULL)"
         rows = self._conn.execute(
             "SELECT task_id, state, attempts, round_start, next_attempt_at, exported "
-            "FROM tasks WHERE batch_id = ? AND removed = 0",
+            "FROM tasks WHERE batch_id = ? AND removed = 0" + (started if started_only else ""),
             (batch_id,),
         )
         return {
