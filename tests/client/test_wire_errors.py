@@ -1,0 +1,88 @@
+"""What a failed exchange over the aiohttp connections means, against real loopback servers:
+a create that may have reached the server is ambiguous (looked up by its key, never paid
+twice), one that could not have is a plain transport error."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from batchrun.client import AmbiguousSubmitError, HttpRetryPolicy, SkyvernClient, TransportError
+
+pytestmark = pytest.mark.anyio
+
+NO_RETRY = HttpRetryPolicy(attempts=1)
+
+
+def _serve(handle: Callable[[socket.socket], None]) -> Iterator[str]:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                handle(conn)
+
+    threading.Thread(target=loop, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def _read_request(conn: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def hangs_up_after_the_request() -> Iterator[str]:
+    """Reads the whole request, then closes without a word: it may have acted on it."""
+    yield from _serve(lambda conn: _read_request(conn) and None)
+
+
+@pytest.fixture
+def never_answers() -> Iterator[str]:
+    """Reads the request and keeps the connection open, silent."""
+    held: list[socket.socket] = []
+
+    def handle(conn: socket.socket) -> None:
+        _read_request(conn)
+        held.append(conn.dup())
+
+    yield from _serve(handle)
+    for conn in held:
+        conn.close()
+
+
+async def test_a_hang_up_after_the_request_makes_a_create_ambiguous(
+    hangs_up_after_the_request: str,
+) -> None:
+    async with SkyvernClient(hangs_up_after_the_request, "k", retry=NO_RETRY) as client:
+        with pytest.raises(AmbiguousSubmitError):
+            await client.run_task({"prompt": "p"})
+        with pytest.raises(TransportError) as raised:
+            await client.get_run("tsk_1")
+        assert raised.value.request_sent is True
+        assert raised.value.timed_out is False
+
+
+async def test_a_silent_server_is_a_read_timeout_that_may_have_sent(never_answers: str) -> None:
+    timeout = httpx.Timeout(connect=2.0, read=0.2, write=2.0, pool=2.0)
+    async with SkyvernClient(never_answers, "k", retry=NO_RETRY, timeout=timeout) as client:
+        with pytest.raises(TransportError) as raised:
+            await client.get_run("tsk_1")
+        assert raised.value.timed_out is True
+        assert raised.value.request_sent is True
+        with pytest.raises(AmbiguousSubmitError):
+            await client.run_task({"prompt": "p"})
