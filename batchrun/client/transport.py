@@ -113,6 +113,21 @@ def origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
     return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
 
 
+class SetCookieOnly(httpx.Cookies):
+    """httpx's cookie jar, read only from responses that set a cookie.
+
+    httpx hands every response to the jar, which first wraps the request in a
+    `urllib.request.Request` (parsing its URL again): 0.1 ms per response, for answers
+    that almost never carry a cookie. Without a Set-Cookie header the jar takes nothing
+    anyway, so skipping it changes nothing.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
 class ApiTransport:
     """The shared connection pool, the API origin and its key; single exchanges only."""
 
@@ -144,6 +159,7 @@ class ApiTransport:
             limits=POOL_LIMITS,
             transport=AiohttpTransport(limits=POOL_LIMITS, ssl_context=httpx.create_ssl_context()),
         )
+        self._http._cookies = SetCookieOnly(self._http.cookies.jar)
 
     def api_url(self, path: str) -> httpx.URL:
         relative = path.lstrip("/")

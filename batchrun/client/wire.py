@@ -61,7 +61,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),  # already encoded by httpx: no requoting
-                headers=request.headers.multi_items(),
+                headers=_header_pairs(request.headers),
                 data=body or None,
                 timeout=timeout,
                 allow_redirects=False,
@@ -138,6 +138,12 @@ class _ResponseStream(httpx.AsyncByteStream):
         # Back to the pool when the body was read to its end, closed otherwise (aiohttp's
         # rule, as httpcore's).
         self._response.release()
+
+
+def _header_pairs(headers: httpx.Headers) -> list[tuple[str, str]]:
+    # `Headers.multi_items` looks the encoding up again for every name and value; the
+    # bytes httpx holds are what goes on the wire (latin-1 maps each byte to one char).
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
 
 
 def _client_timeout(timeout: dict[str, Any]) -> aiohttp.ClientTimeout:

@@ -86,3 +86,30 @@ async def test_a_silent_server_is_a_read_timeout_that_may_have_sent(never_answer
         assert raised.value.request_sent is True
         with pytest.raises(AmbiguousSubmitError):
             await client.run_task({"prompt": "p"})
+
+
+@pytest.fixture
+def sets_a_cookie() -> Iterator[tuple[str, list[bytes]]]:
+    """Answers every request, the first with a Set-Cookie; records each request's head."""
+    heads: list[bytes] = []
+
+    def handle(conn: socket.socket) -> None:
+        heads.append(_read_request(conn))
+        extra = b"Set-Cookie: lb=node-7; Path=/\r\n" if len(heads) == 1 else b""
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extra
+            + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+        )  # fmt: skip
+
+    for url in _serve(handle):
+        yield url, heads
+
+
+async def test_a_cookie_the_api_sets_comes_back_on_later_requests(sets_a_cookie) -> None:
+    # The client's jar reads only responses that set a cookie: one that does still counts.
+    url, heads = sets_a_cookie
+    async with SkyvernClient(url, "k", retry=NO_RETRY) as client:
+        await client.check_access()
+        await client.check_access()
+    assert b"cookie: lb=node-7" not in heads[0].lower()
+    assert b"cookie: lb=node-7" in heads[1].lower()
