@@ -40,6 +40,7 @@ ThrottleCallback = Callable[[float | None], None]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 MAX_REDIRECTS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_URL_CACHE_SIZE = 1024  # paths; cleared when full (a batch polls at most ~1,000 runs at once)
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
 
 
@@ -143,6 +144,7 @@ class ApiTransport:
     ) -> None:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self._base_text = str(self.base_url)
+        self._urls: dict[str, httpx.URL] = {}
         self.origin = origin_of(self.base_url)
         self.timeout = timeout
         self.retry = retry
@@ -162,6 +164,17 @@ class ApiTransport:
         self._http._cookies = SetCookieOnly(self._http.cookies.jar)
 
     def api_url(self, path: str) -> httpx.URL:
+        # httpx parses and validates every URL it is given (about 60 us): the few paths a
+        # batch repeats (the create endpoint, the runs being polled) are parsed once.
+        # URLs are immutable, so one is safely shared.
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[path] = self._api_url(path)
+        return url
+
+    def _api_url(self, path: str) -> httpx.URL:
         relative = path.lstrip("/")
         if _PLAIN_PATH.fullmatch(relative):
             # No dot segments, query or escapes: joining is appending, and httpx's RFC 3986
