@@ -152,14 +152,18 @@ class ApiTransport:
         self._redactor = Redactor([api_key])
         self._on_throttle = on_throttle
         # No key in the client's default headers: it is added per request, per origin.
-        # Direct connections go through aiohttp (batchrun/client/wire.py: a tenth of
-        # httpcore's CPU per request); environment proxies keep httpx's own transports.
         self._http = httpx.AsyncClient(
             headers={"User-Agent": user_agent},
             follow_redirects=False,
             timeout=timeout,
             limits=POOL_LIMITS,
-            transport=AiohttpTransport(limits=POOL_LIMITS, ssl_context=httpx.create_ssl_context()),
+        )
+        # Direct connections then go through aiohttp (batchrun/client/wire.py: a third of
+        # httpcore's CPU per request). Swapped in after the client is built, not passed as
+        # `transport=`: httpx ignores environment proxies for a client given a transport,
+        # and the proxy transports it mounted from HTTP(S)_PROXY must stay as they are.
+        self._http._transport = AiohttpTransport(
+            limits=POOL_LIMITS, ssl_context=httpx.create_ssl_context()
         )
         self._http._cookies = SetCookieOnly(self._http.cookies.jar)
 

@@ -41,8 +41,8 @@ _CHUNK = 64 * 1024
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """An `httpx.AsyncBaseTransport` whose connections are aiohttp's (HTTP/1.1, no proxy:
-    httpx keeps its own proxy transports for environment proxies)."""
+    """An `httpx.AsyncBaseTransport` whose connections are aiohttp's (HTTP/1.1, direct:
+    requests that go through an environment proxy use the proxy transports httpx mounts)."""
 
     def __init__(self, *, limits: httpx.Limits, ssl_context: ssl.SSLContext) -> None:
         self._limits = limits

@@ -113,3 +113,33 @@ async def test_a_cookie_the_api_sets_comes_back_on_later_requests(sets_a_cookie)
         await client.check_access()
     assert b"cookie: lb=node-7" not in heads[0].lower()
     assert b"cookie: lb=node-7" in heads[1].lower()
+
+
+@pytest.fixture
+def recording_proxy() -> Iterator[tuple[str, list[bytes]]]:
+    """An HTTP proxy stand-in: answers every request itself and records its head."""
+    heads: list[bytes] = []
+
+    def handle(conn: socket.socket) -> None:
+        heads.append(_read_request(conn))
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+        )
+
+    for url in _serve(handle):
+        yield url, heads
+
+
+async def test_an_environment_proxy_still_carries_the_api_requests(
+    recording_proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The aiohttp connections are for direct requests only: httpx's proxy transports, built
+    # from the environment, must keep carrying requests as they did.
+    proxy, heads = recording_proxy
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    async with SkyvernClient("http://api.invalid", "k", retry=NO_RETRY) as client:
+        await client.check_access()
+    assert heads and heads[0].startswith(b"GET http://api.invalid/v1/runs?")
