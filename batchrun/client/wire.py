@@ -68,8 +68,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 compress=None,
                 chunked=None,
             )
-        except BaseException as exc:
-            raise _httpx_error(exc, request) from exc
+        except Exception as exc:
+            mapped = _httpx_error(exc, request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
         return httpx.Response(
             response.status,
             headers=list(response.raw_headers),
@@ -131,8 +134,11 @@ class _ResponseStream(httpx.AsyncByteStream):
         try:
             async for chunk in self._response.content.iter_chunked(_CHUNK):
                 yield chunk
-        except BaseException as exc:
-            raise _httpx_error(exc, self._request) from exc
+        except Exception as exc:
+            mapped = _httpx_error(exc, self._request)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     async def aclose(self) -> None:
         # Back to the pool when the body was read to its end, closed otherwise (aiohttp's
@@ -162,9 +168,10 @@ def _reason(response: aiohttp.ClientResponse) -> bytes:
     return (response.reason or "").encode("latin-1", errors="replace")
 
 
-def _httpx_error(exc: BaseException, request: httpx.Request) -> BaseException:
-    """aiohttp's failure as the httpx exception httpcore raises for the same event; anything
-    unknown passes through unchanged (cancellation above all)."""
+def _httpx_error(exc: Exception, request: httpx.Request) -> Exception:
+    """aiohttp's failure as the httpx exception httpcore raises for the same event (only
+    `Exception`s arrive here: cancellation passes through untouched). Anything not known
+    to happen before the request was written says it may have been sent."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message, request=request)  # nothing was written yet
@@ -180,6 +187,10 @@ def _httpx_error(exc: BaseException, request: httpx.Request) -> BaseException:
         return httpx.RemoteProtocolError(message, request=request)
     if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return httpx.UnsupportedProtocol(message, request=request)
-    if isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientError | ConnectionError):
+    if isinstance(exc, TimeoutError):
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, ValueError):  # a request aiohttp refuses to write (h11 did the same)
+        return httpx.LocalProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.ClientError | OSError):
         return httpx.ReadError(message, request=request)
     return exc

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from batchrun.client import AmbiguousSubmitError, HttpRetryPolicy, SkyvernClient, TransportError
+from batchrun.client.errors import error_for_exception
+from batchrun.client.wire import _httpx_error
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +145,19 @@ async def test_an_environment_proxy_still_carries_the_api_requests(
     async with SkyvernClient("http://api.invalid", "k", retry=NO_RETRY) as client:
         await client.check_access()
     assert heads and heads[0].startswith(b"GET http://api.invalid/v1/runs?")
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (TimeoutError("slow"), httpx.ReadTimeout),
+        (ConnectionResetError("reset"), httpx.ReadError),
+        (ValueError("newline in a header"), httpx.LocalProtocolError),
+    ],
+)
+def test_other_failures_below_aiohttp_say_the_request_may_have_been_sent(
+    raised: Exception, expected: type[httpx.HTTPError]
+) -> None:
+    mapped = _httpx_error(raised, httpx.Request("POST", "http://api.test/v1/run/tasks"))
+    assert type(mapped) is expected
+    assert error_for_exception(mapped).request_sent is True
