@@ -17,9 +17,10 @@ still masked under sensitive keys).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -88,27 +89,47 @@ class Redactor:
 
     def value(self, value: Any) -> Any:
         """A copy of JSON-like data with secrets, sensitive keys and URL credentials masked."""
-        if isinstance(value, str):
-            return _mask_url_credentials(self.text(value))
-        if isinstance(value, Mapping):
-            return {
-                self.text(key) if isinstance(key, str) else key: (
-                    _mask(item) if _is_sensitive(key) else self.value(item)
-                )
-                for key, item in value.items()
-            }
-        if isinstance(value, list | tuple | set | frozenset):
-            return [self.value(item) for item in value]
-        return value
+        pattern = self._pattern
+        return _masked(value, pattern.sub if pattern is not None else None)
+
+
+def _masked(value: Any, sub: Callable[[str, str], str] | None) -> Any:
+    # `Redactor.value` for every run response: one function, with the exact types JSON
+    # gives tested first (the isinstance checks below keep subclasses and other mappings
+    # and sequences masked as before).
+    kind = type(value)
+    if kind is str or isinstance(value, str):
+        return _mask_url_credentials(sub(MASK, value) if sub is not None else value)
+    if kind is dict or isinstance(value, Mapping):
+        masked = {}
+        for key, item in value.items():
+            if isinstance(key, str):
+                sensitive = _is_sensitive_name(key)
+                if sub is not None:
+                    key = sub(MASK, key)
+            else:
+                sensitive = False
+            masked[key] = _mask(item) if sensitive else _masked(item, sub)
+        return masked
+    if kind is list or isinstance(value, list | tuple | set | frozenset):
+        return [_masked(item, sub) for item in value]
+    return value
 
 
 def _mask_url_credentials(text: str) -> str:
-    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    return _SIGNED_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
+    # Each pattern needs a character most strings lack ("@", "="): checking for it first
+    # spares two regex scans of every string of every run response.
+    if "@" in text:
+        text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    if "=" in text:
+        text = _SIGNED_QUERY.sub(lambda m: f"{m['key']}{MASK}", text)
+    return text
 
 
-def _is_sensitive(key: object) -> bool:
-    return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive_name(key: str) -> bool:
+    # Run responses repeat the same few dozen keys: the normalised lookup is cached.
+    return key.lower().replace("-", "_") in SENSITIVE_KEYS
 
 
 def _mask(value: Any) -> Any:

@@ -96,7 +96,11 @@ def use_lean_pool(client: httpx.AsyncClient) -> None:
     """Swap the pool of `client`'s direct transport for `LeanConnectionPool` (in place, so
     that httpx's own handling of limits, TLS and environment proxies is untouched; proxy
     pools are left as they are)."""
-    transport = getattr(client, "_transport", None)
+    use_lean_pool_on(getattr(client, "_transport", None))
+
+
+def use_lean_pool_on(transport: object) -> None:
+    """`use_lean_pool` for an `httpx.AsyncHTTPTransport` itself."""
     pool = getattr(transport, "_pool", None)
     if type(pool) is httpcore.AsyncConnectionPool and callable(getattr(pool, _HOOK, None)):
         pool.__class__ = LeanConnectionPool  # same state, leaner method

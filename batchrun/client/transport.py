@@ -29,7 +29,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
-from batchrun.client.pool import use_lean_pool
+from batchrun.client.wire import AiohttpTransport
 from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
@@ -40,6 +40,7 @@ ThrottleCallback = Callable[[float | None], None]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=30.0)
 MAX_REDIRECTS = 5
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_URL_CACHE_SIZE = 1024  # paths; cleared when full (a batch polls at most ~1,000 runs at once)
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
 
 
@@ -113,6 +114,21 @@ def origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
     return scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(scheme)
 
 
+class SetCookieOnly(httpx.Cookies):
+    """httpx's cookie jar, read only from responses that set a cookie.
+
+    httpx hands every response to the jar, which first wraps the request in a
+    `urllib.request.Request` (parsing its URL again): 0.1 ms per response, for answers
+    that almost never carry a cookie. Without a Set-Cookie header the jar takes nothing
+    anyway, so skipping it changes nothing.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
 class ApiTransport:
     """The shared connection pool, the API origin and its key; single exchanges only."""
 
@@ -128,6 +144,7 @@ class ApiTransport:
     ) -> None:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self._base_text = str(self.base_url)
+        self._urls: dict[str, httpx.URL] = {}
         self.origin = origin_of(self.base_url)
         self.timeout = timeout
         self.retry = retry
@@ -141,9 +158,27 @@ class ApiTransport:
             timeout=timeout,
             limits=POOL_LIMITS,
         )
-        use_lean_pool(self._http)
+        # Direct connections then go through aiohttp (batchrun/client/wire.py: a third of
+        # httpcore's CPU per request). Swapped in after the client is built, not passed as
+        # `transport=`: httpx ignores environment proxies for a client given a transport,
+        # and the proxy transports it mounted from HTTP(S)_PROXY must stay as they are.
+        self._http._transport = AiohttpTransport(
+            limits=POOL_LIMITS, ssl_context=httpx.create_ssl_context()
+        )
+        self._http._cookies = SetCookieOnly(self._http.cookies.jar)
 
     def api_url(self, path: str) -> httpx.URL:
+        # httpx parses and validates every URL it is given (about 60 us): the few paths a
+        # batch repeats (the create endpoint, the runs being polled) are parsed once.
+        # URLs are immutable, so one is safely shared.
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[path] = self._api_url(path)
+        return url
+
+    def _api_url(self, path: str) -> httpx.URL:
         relative = path.lstrip("/")
         if _PLAIN_PATH.fullmatch(relative):
             # No dot segments, query or escapes: joining is appending, and httpx's RFC 3986

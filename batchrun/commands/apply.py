@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -237,6 +238,10 @@ def apply_command(
             )
         )
         console.hint_args = hint_args
+        # The loaded spec (every expanded task) lives until the command ends: kept out of
+        # the cyclic collector's reach, so that its full passes during the batch do not
+        # walk tens of thousands of long-lived objects again and again.
+        gc.freeze()
         result = apply(location, access, console, options)
     _end(console, result, log_format)
 

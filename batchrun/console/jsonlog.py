@@ -37,6 +37,8 @@ def format_json_line(event: BatchEvent) -> str:
 
 
 class JsonLogSink(ConsoleSink):
+    shows_hidden_events = False  # `_show` prints visible events only
+
     def _show(self, event: BatchEvent) -> None:
         if self._is_visible(event):
             self._write_line(format_json_line(event))

@@ -28,6 +28,8 @@ def format_plain_line(event: BatchEvent) -> str:
 
 
 class PlainLogSink(ConsoleSink):
+    shows_hidden_events = False  # `_show` prints visible events only
+
     def _show(self, event: BatchEvent) -> None:
         if self._is_visible(event):
             # Redacted again as a whole line: a secret could straddle two fields.

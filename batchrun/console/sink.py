@@ -28,7 +28,13 @@ class ConsoleSink(ABC):
         # Options to repeat in the commands the summary suggests (--state, --api-url, ...).
         self.hint_args: list[str] = []
 
+    # Whether `_show` looks at events below the level shown (the live display counts them);
+    # a format that only prints lines is spared redacting what it would drop.
+    shows_hidden_events = True
+
     def emit(self, event: BatchEvent) -> None:
+        if not self.shows_hidden_events and not self._is_visible(event):
+            return
         # Redacted before anything else looks at it: no format can leak what it never saw.
         self._show(self._redacted(event))
 

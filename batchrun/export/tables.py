@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TextIO
 
 from batchrun.export.exported import ExportedFile
+from batchrun.export.indented import dumps_indented
 
 COLUMNS = (
     "task",
@@ -92,7 +93,9 @@ def task_row(record: TaskRow) -> dict[str, Any]:
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
     # Outputs are JSON from the API; `default` only guards against stray non-JSON types.
-    return json.dumps(value, ensure_ascii=False, indent=indent, default=_json_default)
+    if indent is not None:
+        return dumps_indented(value, indent, _json_default)  # json.dumps' text, faster
+    return json.dumps(value, ensure_ascii=False, default=_json_default)
 
 
 def note_output_columns(row: Mapping[str, Any], seen: dict[str, None]) -> None:

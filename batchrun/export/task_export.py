@@ -10,7 +10,7 @@ artifacts.json), with the state recording both.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -90,7 +90,12 @@ async def export_task(
         artifacts=[a.as_dict() for a in artifacts],
         timeline=timeline,
     )
-    final = store.task_record(batch.id, record.task_id)
+    if not files and not artifacts and timeline is record.timeline:
+        # Nothing new that the state could have scrubbed on the way in (the timeline is the
+        # one just read from it): the record as written, without reading it back.
+        final: TaskRecord | None = replace(record, files=[], artifacts=[], exported=True)
+    else:
+        final = store.task_record(batch.id, record.task_id)
     assert final is not None  # it was just written
     results.write_task(final)
     errors = [f"{f.filename or '(unnamed)'}: {f.error}" for f in (*files, *artifacts) if f.error]

@@ -22,12 +22,12 @@ from batchrun.client import (
     SkyvernClient,
     SkyvernError,
     new_attempt_key,
-    tag_request,
 )
 from batchrun.events import EventKind, EventSink
 from batchrun.halt import HaltTracker
 from batchrun.redaction import Redactor
 from batchrun.scheduler.account_limit import AccountLimit
+from batchrun.scheduler.attempt_request import attempt_bodies
 from batchrun.scheduler.budget import Budget, reserved_steps
 from batchrun.scheduler.canceling import cancel_in_flight
 from batchrun.scheduler.emitter import Emitter
@@ -261,11 +261,8 @@ class Scheduler:
 
     async def _submit(self, task: TaskSpec) -> tuple[AttemptRecord, RunResponse] | None:
         tries = self._tries.get(task.id, 0) + 1
-        request = task.request_for_attempt(tries)
-        redacted = task.request_for_attempt(tries, redacted=True)
         key = new_attempt_key()
-        body = tag_request(request.body, kind=task.kind, key=key, label=task.id)
-        stored = tag_request(redacted.body, kind=task.kind, key=key, label=task.id)
+        request, body, stored = attempt_bodies(task, tries, key)
         if self.push is not None:
             body = self.push.route(body)  # only as sent: `stored` keeps the spec's own
         reserved = reserved_steps(request.body, request.headers)

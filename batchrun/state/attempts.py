@@ -3,6 +3,7 @@ to the run's final status. Recovery after a crash acts on exactly these phases."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from batchrun.state.batches import BatchTable
@@ -31,12 +32,9 @@ class AttemptTable(BatchTable):
         attempt that turns out to have created nothing gives its number back).
         """
         with self._transaction(durable=True) as conn:
-            attempt_id = self._write_attempt_key(
+            return self._write_attempt_key(
                 conn, batch_id, task_id, attempt_key, kind, request, reserved_steps
             )
-        record = self.attempt(attempt_id)
-        assert record is not None
-        return record
 
     async def begin_attempt_grouped(
         self,
@@ -51,12 +49,10 @@ class AttemptTable(BatchTable):
         """`begin_attempt` for many callers at once: the key is on disk when this returns,
         synced together with the keys of the other attempts that began within a few ms."""
         with self._transaction() as conn:
-            attempt_id = self._write_attempt_key(
+            record = self._write_attempt_key(
                 conn, batch_id, task_id, attempt_key, kind, request, reserved_steps
             )
-        record = self.attempt(attempt_id)  # read before awaiting: the group may end meanwhile
         await self.sync()
-        assert record is not None
         return record
 
     def _write_attempt_key(
@@ -68,8 +64,12 @@ class AttemptTable(BatchTable):
         kind: str,
         request: dict[str, Any],
         reserved_steps: int,
-    ) -> int:
+    ) -> AttemptRecord:
+        """Insert the attempt; its record as a read would return it, built without one."""
         stamp = now_utc()
+        # Scrubbed here rather than by the connection, so that the record holds what the
+        # file holds (the connection's own pass then finds nothing left to mask).
+        request_text = conn.redactor.text(dumps(request))
         (number,) = conn.execute(
             "SELECT attempts + 1 FROM tasks WHERE batch_id = ? AND task_id = ?",
             (batch_id, task_id),
@@ -84,7 +84,7 @@ class AttemptTable(BatchTable):
                 attempt_key,
                 AttemptPhase.PREPARED,
                 kind,
-                dumps(request),
+                request_text,
                 reserved_steps,
                 ts(stamp),
             ),
@@ -97,7 +97,24 @@ class AttemptTable(BatchTable):
         )
         self._spend(conn, batch_id, runs=1, steps=reserved_steps)
         assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return AttemptRecord(
+            id=cursor.lastrowid,
+            task_id=task_id,
+            number=number,
+            attempt_key=attempt_key,
+            phase=AttemptPhase.PREPARED,
+            kind=kind,
+            request=json.loads(request_text),
+            reserved_steps=reserved_steps,
+            run_id=None,
+            run_type=None,
+            status=None,
+            step_count=None,
+            failure_reason=None,
+            prepared_at=stamp,
+            accepted_at=None,
+            finished_at=None,
+        )
 
     def attempt_accepted(
         self,

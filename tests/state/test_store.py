@@ -96,6 +96,23 @@ def test_attempt_lifecycle_to_success(tmp_path: Path) -> None:
     assert store.usage(batch.id).steps == 4  # the reservation is replaced by the real count
 
 
+def test_a_begun_attempt_is_the_record_a_read_gives_secrets_scrubbed(tmp_path: Path) -> None:
+    # The record is built without reading the row back: it must hold what the file holds.
+    store, batch = _store(tmp_path)
+    store.redact(["sekrit-value"])
+    _sync(store, batch, [FakeTask("a", 0)])
+    attempt = store.begin_attempt(
+        batch.id,
+        "a",
+        attempt_key="br-k1",
+        kind="task",
+        request={"prompt": "use sekrit-value", "n": [1, {"k": "é"}]},
+        reserved_steps=7,
+    )
+    assert attempt == store.attempt(attempt.id)
+    assert attempt.request == {"prompt": "use ***", "n": [1, {"k": "é"}]}
+
+
 def test_not_created_attempt_does_not_count_as_a_try(tmp_path: Path) -> None:
     store, batch = _store(tmp_path)
     _sync(store, batch, [FakeTask("a", 0)])
