@@ -85,7 +85,15 @@ def test_the_store_imports_nothing_above_it() -> None:
 def test_commands_that_read_a_spec_do_not_load_the_http_client_or_the_display():
     """`validate` and `plan` of 100,000 tasks fit in 150 MB only without the modules they
     never use (about 20 MB); a new eager import would undo it unnoticed."""
-    heavy = ("httpx", "anyio", "rich", "jsonschema", "batchrun.scheduler", "batchrun.report")
+    heavy = (
+        "httpx",
+        "aiohttp",
+        "anyio",
+        "rich",
+        "jsonschema",
+        "batchrun.scheduler",
+        "batchrun.report",
+    )
     probe = (
         "import sys, batchrun.cli; "
         "from batchrun.cli import cli; "

@@ -2,15 +2,16 @@
 
 `plan --json` of 100,000 tasks would otherwise build the whole document, then one string of
 tens of megabytes with the pure-Python indenting encoder (several seconds). Here every item
-of the long list is written as it comes, its scalars through the C encoder.
+of the long list is written as it comes (`export/indented.py` writes each one).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring  # the C escaper, as json.dumps uses
 from typing import Any, TextIO
+
+from batchrun.export.indented import dumps_indented
 
 _INDENT = "  "
 
@@ -26,54 +27,18 @@ def write_document(
     out.write("{")
     first = True
     for key, value in head.items():
-        out.write(("\n" if first else ",\n") + _member(key, value, 1))
+        out.write(("\n" if first else ",\n") + _member(key, value))
         first = False
     out.write(("\n" if first else ",\n") + f"{_INDENT}{encode_basestring(list_key)}: [")
     empty = True
     for item in items:
-        out.write(("\n" if empty else ",\n") + _INDENT * 2 + _value(item, 2))
+        out.write(("\n" if empty else ",\n") + _INDENT * 2 + dumps_indented(item, 2, level=2))
         empty = False
     out.write("]" if empty else f"\n{_INDENT}]")
     for key, value in tail.items():
-        out.write(",\n" + _member(key, value, 1))
+        out.write(",\n" + _member(key, value))
     out.write("\n}\n")
 
 
-def _member(key: str, value: Any, depth: int) -> str:
-    return f"{_INDENT * depth}{encode_basestring(key)}: {_value(value, depth)}"
-
-
-def _value(value: Any, depth: int) -> str:
-    """`value` as it stands at `depth` (its first line is not indented, its last line is)."""
-    if isinstance(value, Mapping) and value:
-        pad = _INDENT * (depth + 1)
-        inner = ",\n".join(
-            f"{pad}{encode_basestring(str(key))}: {_value(item, depth + 1)}"
-            for key, item in value.items()
-        )
-        return "{\n" + inner + "\n" + _INDENT * depth + "}"
-    if isinstance(value, list | tuple) and value:
-        pad = _INDENT * (depth + 1)
-        inner = ",\n".join(pad + _value(item, depth + 1) for item in value)
-        return "[\n" + inner + "\n" + _INDENT * depth + "]"
-    return _dumps(value)
-
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
-_CONSTANTS = {None: "null", True: "true", False: "false"}
-
-
-def _dumps(value: Any) -> str:
-    """A scalar (or an empty container) as `json.dumps(ensure_ascii=False)` writes it."""
-    kind = type(value)
-    if kind is str:
-        return encode_basestring(value)
-    if kind is int:
-        return int.__repr__(value)
-    if value is None or kind is bool:
-        return _CONSTANTS[value]
-    if isinstance(value, Mapping):
-        return "{}"
-    if isinstance(value, list | tuple):
-        return "[]"
-    return _ENCODER.encode(value)
+def _member(key: str, value: Any) -> str:
+    return f"{_INDENT}{encode_basestring(key)}: {dumps_indented(value, 2, level=1)}"

@@ -20,9 +20,18 @@ from typing import Any
 _INFINITY = float("inf")
 
 
-def dumps_indented(value: Any, indent: int, default: Callable[[Any], Any]) -> str:
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def dumps_indented(
+    value: Any, indent: int, default: Callable[[Any], Any] = _unserializable, *, level: int = 0
+) -> str:
+    """`value` as json.dumps writes it; `level` > 0: as it reads nested that deep in a larger
+    document (its first line not indented, the following ones `level` steps in)."""
     parts: list[str] = []
-    _value(value, parts, "\n", " " * indent, default)
+    step = " " * indent
+    _value(value, parts, "\n" + step * level, step, default)
     return "".join(parts)
 
 
