@@ -29,7 +29,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
-from batchrun.client.wire import AiohttpTransport
+from batchrun.client.pool import use_lean_pool
 from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
@@ -158,13 +158,7 @@ class ApiTransport:
             timeout=timeout,
             limits=POOL_LIMITS,
         )
-        # Direct connections then go through aiohttp (batchrun/client/wire.py: a third of
-        # httpcore's CPU per request). Swapped in after the client is built, not passed as
-        # `transport=`: httpx ignores environment proxies for a client given a transport,
-        # and the proxy transports it mounted from HTTP(S)_PROXY must stay as they are.
-        self._http._transport = AiohttpTransport(
-            limits=POOL_LIMITS, ssl_context=httpx.create_ssl_context()
-        )
+        use_lean_pool(self._http)
         self._http._cookies = SetCookieOnly(self._http.cookies.jar)
 
     def api_url(self, path: str) -> httpx.URL:

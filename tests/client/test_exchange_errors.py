@@ -1,4 +1,4 @@
-"""What a failed exchange over the aiohttp connections means, against real loopback servers:
+"""What a failed exchange with the API means, against real loopback servers:
 a create that may have reached the server is ambiguous (looked up by its key, never paid
 twice), one that could not have is a plain transport error."""
 
@@ -12,8 +12,6 @@ import httpx
 import pytest
 
 from batchrun.client import AmbiguousSubmitError, HttpRetryPolicy, SkyvernClient, TransportError
-from batchrun.client.errors import error_for_exception
-from batchrun.client.wire import _httpx_error
 
 pytestmark = pytest.mark.anyio
 
@@ -136,8 +134,8 @@ def recording_proxy() -> Iterator[tuple[str, list[bytes]]]:
 async def test_an_environment_proxy_still_carries_the_api_requests(
     recording_proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The aiohttp connections are for direct requests only: httpx's proxy transports, built
-    # from the environment, must keep carrying requests as they did.
+    # httpx's proxy transports, built from the environment, carry the API requests: the
+    # client's own connection pool is for direct requests only.
     proxy, heads = recording_proxy
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
@@ -145,19 +143,3 @@ async def test_an_environment_proxy_still_carries_the_api_requests(
     async with SkyvernClient("http://api.invalid", "k", retry=NO_RETRY) as client:
         await client.check_access()
     assert heads and heads[0].startswith(b"GET http://api.invalid/v1/runs?")
-
-
-@pytest.mark.parametrize(
-    ("raised", "expected"),
-    [
-        (TimeoutError("slow"), httpx.ReadTimeout),
-        (ConnectionResetError("reset"), httpx.ReadError),
-        (ValueError("newline in a header"), httpx.LocalProtocolError),
-    ],
-)
-def test_other_failures_below_aiohttp_say_the_request_may_have_been_sent(
-    raised: Exception, expected: type[httpx.HTTPError]
-) -> None:
-    mapped = _httpx_error(raised, httpx.Request("POST", "http://api.test/v1/run/tasks"))
-    assert type(mapped) is expected
-    assert error_for_exception(mapped).request_sent is True
