@@ -37,7 +37,7 @@ from batchrun.spec.expand import Row, describe_row, stream_rows
 from batchrun.spec.extraction_schema import ExtractionSchemas
 from batchrun.spec.fields import SETTINGS_BOOLEAN_PATHS, RequestFields, text_booleans
 from batchrun.spec.interpolate import Renderer, RenderProblem, has_placeholder
-from batchrun.spec.merge import source_of
+from batchrun.spec.merge import source_of, value_at
 from batchrun.spec.models import (
     DEFAULT_BASE_URL,
     ForEach,
@@ -323,13 +323,13 @@ class SpecLoader:
                 if rendered_id is not None and rendered_id not in self._only_ids:
                     position += 1
                     continue
-            task_id, task = self._task(template, row, position, filler)
+            task_id, ok, task = self._task(template, row, position, filler)
             if task_id is not None:
                 self._check_unique(task_id, template.entry_path, row)
-                if task is not None:
+                if ok:
                     self.task_count += 1
-                    if self._keep_tasks:
-                        tasks.append(task)
+                if task is not None:
+                    tasks.append(task)
                 position += 1
         self._issues.extend(row_issues)
         if template.for_each is not None and row is None and not row_issues:
@@ -371,12 +371,13 @@ class SpecLoader:
 
     def _task(
         self, template: Template, row: Row | None, position: int, filler: RowFiller | None
-    ) -> tuple[str | None, TaskSpec | None]:
-        """The task's id (for the duplicate check) and the task, None if it has problems."""
+    ) -> tuple[str | None, bool, TaskSpec | None]:
+        """The task's id (for the duplicate check), whether it passed every check, and the
+        task (None if it has problems, or when tasks are not kept)."""
         filled = filler.fill(row) if filler is not None and row is not None else None
         if filled is not None:
             entry, secrets = filled
-            return entry.id, self._build(template, row, entry, secrets, position)
+            return entry.id, *self._build(template, row, entry, secrets, position)
         is_csv = row is not None and row.header is not None
         renderer = Renderer(self._environ, row.values if row else None, row_is_text=is_csv)
         rendered = text_booleans(renderer.render(template.values), renderer.text_paths)
@@ -385,7 +386,7 @@ class SpecLoader:
         task_id = rendered.get("id")
         task_id = str(task_id) if isinstance(task_id, str | int) else None
         if renderer.problems:
-            return None, None
+            return None, False, None
         try:
             entry = TaskEntry.model_validate(rendered)
         except ValidationError as exc:
@@ -393,10 +394,10 @@ class SpecLoader:
                 self.report_in_task(
                     template, row, problem.path, problem.message, at_key=problem.at_key
                 )
-            return task_id, None
+            return task_id, False, None
         if filler is not None:
             filler.learn(entry)
-        return task_id, self._build(template, row, entry, renderer.secrets, position)
+        return task_id, *self._build(template, row, entry, renderer.secrets, position)
 
     def _build(
         self,
@@ -405,13 +406,17 @@ class SpecLoader:
         entry: TaskEntry,
         secrets: dict[str, str],
         position: int,
-    ) -> TaskSpec | None:
-        task = TaskBuilder(self, template, row, entry, secrets).build(position)
-        if task is not None and task.timeout is not None and self._poll_interval is not None:
-            early = timeout_before_first_poll(task.timeout, self._poll_interval)
+    ) -> tuple[bool, TaskSpec | None]:
+        """Whether the entry passed every check, and its task if tasks are kept."""
+        builder = TaskBuilder(self, template, row, entry, secrets)
+        checked = builder.check()
+        if checked is None:
+            return False, None
+        if entry.timeout is not None and self._poll_interval is not None:
+            early = timeout_before_first_poll(entry.timeout, self._poll_interval)
             if early:
                 self.warn_in_task(template, ("timeout",), early)
-        return task
+        return True, builder.spec(checked, position) if self._keep_tasks else None
 
     def report_in_task(
         self,
@@ -424,7 +429,7 @@ class SpecLoader:
     ) -> None:
         source = source_of(template.origin, path, template.entry_path)
         note = ""
-        if row is not None and has_placeholder(_value_at(template.values, path)):
+        if row is not None and has_placeholder(value_at(template.values, path)):
             note = f" ({row.describe()})"
         self._report(source, message, at_key=at_key, note=note)
 
@@ -484,16 +489,3 @@ class SpecLoader:
 
     def add_issues(self, issues: list[SpecIssue]) -> None:
         self._issues.extend(issues)
-
-
-def _value_at(values: Any, path: DataPath) -> Any:
-    """The template value at `path`, or the deepest one on the way (a placeholder that a
-    row replaced with a whole list or mapping)."""
-    current = values
-    for part in path:
-        in_dict = isinstance(current, dict) and part in current
-        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        if not (in_dict or in_list):
-            break
-        current = current[part]
-    return current

@@ -64,3 +64,16 @@ def apply_overrides(
         else:
             result[key] = value
     return result
+
+
+def value_at(values: Any, path: DataPath) -> Any:
+    """The template value at `path`, or the deepest one on the way (a placeholder that a
+    row replaced with a whole list or mapping)."""
+    current = values
+    for part in path:
+        in_dict = isinstance(current, dict) and part in current
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if not (in_dict or in_list):
+            break
+        current = current[part]
+    return current

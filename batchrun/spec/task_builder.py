@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -59,6 +60,15 @@ class TaskReporter(Protocol):
     def warn_in_task(self, template: Template, path: DataPath, message: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A task entry that passed every check: its fields, attempt by attempt."""
+
+    base: dict[str, Any]
+    retry: RetrySettings
+    attempts: list[dict[str, Any]]
+
+
 class TaskBuilder:
     """Turns one validated, filled task entry into a TaskSpec (or reports why not)."""
 
@@ -86,7 +96,9 @@ class TaskBuilder:
         self._ok = False
         self._loader.report_in_task(self._template, self._row, path, message, at_key=at_key)
 
-    def build(self, position: int) -> TaskSpec | None:
+    def check(self) -> _Checked | None:
+        """Every check and warning, without the task (None if it has problems): `validate`
+        keeps no task, so it pays for no request packing and no content hash."""
         entry = self._entry
         allowed = fields_for_kind(self._kind)
         base = {  # in field order (TaskEntry's own fields come after): stable request bodies
@@ -105,14 +117,18 @@ class TaskBuilder:
         if not self._ok:
             return None
         self._advise(attempts, retry)
-        requests = tuple(self._request(fields) for fields in attempts)
+        return _Checked(base, retry, attempts)
+
+    def spec(self, checked: _Checked, position: int) -> TaskSpec:
+        entry, base = self._entry, checked.base
+        requests = tuple(self._request(fields) for fields in checked.attempts)
         first = requests[0]
         url = base.get("url")
         return TaskSpec(
             id=entry.id,
             position=position,
             kind=self._kind,
-            retry=retry_policy(retry),
+            retry=retry_policy(checked.retry),
             timeout=entry.timeout,
             output_schema=base.get("data_extraction_schema"),
             content_hash=request_hash(self._kind, first.body, first.headers, first.query),
