@@ -120,8 +120,9 @@ def _row(item: PlannedTask) -> dict[str, str]:
         return {"task": item.task_id, "action": action, "kind": "-", "engine": "-", "url": "-"} | {
             "attempts": attempts
         }
-    url = task.redacted_body_value("url") or (
-        f"workflow {task.redacted_body_value('workflow_id')}" if task.kind == "workflow" else "-"
+    target = task.request_for_attempt(1, redacted=True).body
+    url = target.get("url") or (
+        f"workflow {target['workflow_id']}" if task.kind == "workflow" else "-"
     )
     if len(url) > _URL_WIDTH:
         url = url[: _URL_WIDTH - 1] + "…"
@@ -169,14 +170,15 @@ def _write_json(result: Plan, requests: list[dict[str, Any]] | None) -> None:
 
 def _json_task(item: PlannedTask) -> dict[str, Any]:
     task, stored = item.task, item.stored
+    body = task.request_for_attempt(1, redacted=True).body if task is not None else {}
     return {
         "task": item.task_id,
         "action": str(item.action),
         "changed_fields": list(item.changed_fields),
         "kind": task.kind if task is not None else None,
         "engine": task.engine if task is not None else None,
-        "url": task.redacted_body_value("url") if task is not None else None,
-        "workflow_id": task.redacted_body_value("workflow_id") if task is not None else None,
+        "url": body.get("url"),
+        "workflow_id": body.get("workflow_id"),
         "attempts": stored.attempts if stored else 0,
         "state": stored.state if stored else None,
         "end_status": stored.end_status if stored else None,

@@ -90,11 +90,6 @@ class TaskSpec:
     def requests(self) -> tuple[AttemptRequest, ...]:
         return tuple(AttemptRequest(*parts) for parts in json.loads(self.packed_requests))
 
-    def redacted_body_value(self, name: str) -> Any:
-        """Field `name` of attempt 1's body, `${VAR}` put back (None if not set): for
-        display, without building the whole request."""
-        return redact(self.request_for_attempt(1).body.get(name), self.secrets)
-
     def request_for_attempt(self, attempt: int, *, redacted: bool = False) -> AttemptRequest:
         """The request for `attempt` (1-based), the caller's own copy. `redacted` puts
         `${VAR}` back in place of every value that came from the environment: use it for
