@@ -70,7 +70,18 @@ def _as_data(task: TaskSpec) -> tuple[object, ...]:
 
 
 def test_filled_rows_build_the_tasks_the_full_check_builds(tmp_path, monkeypatch):
-    quick = _tasks(tmp_path, GOOD_ROWS, full=False, monkeypatch=monkeypatch)
+    filled = []
+    fill = RowFiller.fill
+
+    def counting(self: RowFiller, row: Any) -> Any:
+        result = fill(self, row)
+        filled.append(result is not None)
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RowFiller, "fill", counting)
+        quick = _tasks(tmp_path, GOOD_ROWS, full=False, monkeypatch=monkeypatch)
+    assert filled == [False, True, True]  # the first row checked in full, then filled
     full = _tasks(tmp_path, GOOD_ROWS, full=True, monkeypatch=monkeypatch)
     assert [_as_data(task) for task in quick] == [_as_data(task) for task in full]
     second = quick[1]
