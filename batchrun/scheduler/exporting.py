@@ -22,6 +22,10 @@ from batchrun.state import BatchRecord, StateStore
 from batchrun.state.tables import new_fingerprint
 
 Job = tuple[str, RunResponse | None]
+# Ended tasks waiting for their export before the workers that ended them wait too. Runs can
+# end faster than their folders are written (instant runs, a slow disk); without this bound
+# the backlog, each holding its run, grew by thousands (about 2 KB per task of memory).
+BACKLOG_LIMIT = 256
 # In the results run directory while an `apply` writes there; left by a killed one.
 WRITING_MARK = ".apply-writing"  # (task id, its final run when just read)
 
@@ -56,6 +60,8 @@ class ResultsExporter:
         self.exported = 0
         self._exported_at_last_write = 0
         self._marked = False
+        self._backlog = 0
+        self._room: anyio.Event | None = None
 
     def remove_leftovers(self) -> None:
         """Temp files a killed process left behind (never under a final name).
@@ -84,6 +90,16 @@ class ResultsExporter:
     def schedule(self, task_id: str, run: RunResponse | None) -> None:
         """Export a task that reached its final state (run None: read it again if it had one)."""
         self._send.send_nowait((task_id, run))
+        self._backlog += 1
+
+    async def hand_over(self, task_id: str, run: RunResponse | None) -> None:
+        """`schedule`, then wait while the backlog is over its bound (the task is safe in the
+        state meanwhile: this only keeps memory flat)."""
+        self.schedule(task_id, run)
+        while self._backlog > BACKLOG_LIMIT:
+            if self._room is None:
+                self._room = anyio.Event()
+            await self._room.wait()
 
     def start(self, group: TaskGroup, workers: int) -> None:
         for _ in range(workers):
@@ -96,6 +112,10 @@ class ResultsExporter:
     async def _worker(self, jobs: MemoryObjectReceiveStream[Job]) -> None:
         async with jobs:
             async for task_id, run in jobs:
+                self._backlog -= 1
+                if self._room is not None and self._backlog <= BACKLOG_LIMIT:
+                    self._room.set()
+                    self._room = None
                 await self.export(task_id, run)
 
     async def export(self, task_id: str, run: RunResponse | None) -> None:

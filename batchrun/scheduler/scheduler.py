@@ -321,7 +321,7 @@ class Scheduler:
             case SubmitFailure.FAIL_TASK:
                 self._forget(task, attempt, verdict.reason, final=True)
                 self._emit(EventKind.TASK_FAILED, verdict.reason, "error", task=task.id)
-                self.exporter.schedule(task.id, None)
+                await self.exporter.hand_over(task.id, None)
                 await self._ended(task.id, "failed", verdict.reason)
             case SubmitFailure.FATAL:
                 self._forget(task, attempt, verdict.reason, final=False)
@@ -445,7 +445,7 @@ class Scheduler:
         match outcome:
             case Succeeded():
                 self._emit(EventKind.TASK_SUCCEEDED, "succeeded", **common)
-                self.exporter.schedule(task.id, run)
+                await self.exporter.hand_over(task.id, run)
                 await self._ended(task.id, "succeeded", None)
             case RetryLater(next_at, reason):
                 delay = max(0.0, (next_at - now_utc()).total_seconds())
@@ -459,11 +459,11 @@ class Scheduler:
                 self._queue.add_later(Job(task), delay)
             case Failed(reason, end_status):
                 self._emit(EventKind.TASK_FAILED, reason, "error", **common)
-                self.exporter.schedule(task.id, run)
+                await self.exporter.hand_over(task.id, run)
                 await self._ended(task.id, end_status, reason)
             case Canceled(reason):
                 self._emit(EventKind.TASK_CANCELED, reason, "warning", **common)
-                self.exporter.schedule(task.id, run)
+                await self.exporter.hand_over(task.id, run)
                 await self._ended(task.id, "canceled", reason)
 
     def _canceled_elsewhere(self, task: TaskSpec) -> bool:
