@@ -29,7 +29,7 @@ from batchrun.client.errors import (
     error_for_exception,
     error_for_response,
 )
-from batchrun.client.pool import use_lean_pool
+from batchrun.client.http11 import Http11Transport
 from batchrun.redaction import Redactor
 
 log = logging.getLogger("batchrun.client")
@@ -46,9 +46,12 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*")
 
 # Every idle connection is kept (none closed only to be reopened a moment later: httpx's
 # default keeps 20 of 100, and a batch polling at concurrency 50 then spends its time on
-# handshakes), and the pool stays small: each request scans it. Requests beyond 32 at once
-# wait for a free connection, which a batch's spread-out polls rarely do.
-POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+# handshakes). Requests beyond 32 at once wait for a free connection, which a batch's
+# spread-out polls rarely do. The same limits apply to httpx's proxy transports.
+MAX_CONNECTIONS = 32
+POOL_LIMITS = httpx.Limits(
+    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +161,11 @@ class ApiTransport:
             timeout=timeout,
             limits=POOL_LIMITS,
         )
-        use_lean_pool(self._http)
+        # Direct requests go over our own HTTP/1.1 transport; the proxy transports httpx
+        # built from the environment (its mounts) are left as they are.
+        self._http._transport = Http11Transport(
+            max_connections=MAX_CONNECTIONS, ssl_context=httpx.create_ssl_context()
+        )
         self._http._cookies = SetCookieOnly(self._http.cookies.jar)
 
     def api_url(self, path: str) -> httpx.URL:

@@ -5,11 +5,11 @@ twice), one that could not have is a plain transport error."""
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from raw_http import answer, read_request, serve
 
 from batchrun.client import AmbiguousSubmitError, HttpRetryPolicy, SkyvernClient, TransportError
 
@@ -18,37 +18,11 @@ pytestmark = pytest.mark.anyio
 NO_RETRY = HttpRetryPolicy(attempts=1)
 
 
-def _serve(handle: Callable[[socket.socket], None]) -> Iterator[str]:
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def loop() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                handle(conn)
-
-    threading.Thread(target=loop, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-
-
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 @pytest.fixture
 def hangs_up_after_the_request() -> Iterator[str]:
     """Reads the whole request, then closes without a word: it may have acted on it."""
-    yield from _serve(lambda conn: _read_request(conn) and None)
+    with serve(lambda conn: read_request(conn) and None) as (url, _):
+        yield url
 
 
 @pytest.fixture
@@ -57,10 +31,11 @@ def never_answers() -> Iterator[str]:
     held: list[socket.socket] = []
 
     def handle(conn: socket.socket) -> None:
-        _read_request(conn)
+        read_request(conn)
         held.append(conn.dup())
 
-    yield from _serve(handle)
+    with serve(handle) as (url, _):
+        yield url
     for conn in held:
         conn.close()
 
@@ -94,14 +69,11 @@ def sets_a_cookie() -> Iterator[tuple[str, list[bytes]]]:
     heads: list[bytes] = []
 
     def handle(conn: socket.socket) -> None:
-        heads.append(_read_request(conn))
-        extra = b"Set-Cookie: lb=node-7; Path=/\r\n" if len(heads) == 1 else b""
-        conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + extra
-            + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
-        )  # fmt: skip
+        heads.append(read_request(conn))
+        cookie = b"Set-Cookie: lb=node-7; Path=/\r\n" if len(heads) == 1 else b""
+        conn.sendall(answer(extra=cookie + b"Connection: close\r\n"))
 
-    for url in _serve(handle):
+    with serve(handle) as (url, _):
         yield url, heads
 
 
@@ -121,13 +93,10 @@ def recording_proxy() -> Iterator[tuple[str, list[bytes]]]:
     heads: list[bytes] = []
 
     def handle(conn: socket.socket) -> None:
-        heads.append(_read_request(conn))
-        conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
-        )
+        heads.append(read_request(conn))
+        conn.sendall(answer(extra=b"Connection: close\r\n"))
 
-    for url in _serve(handle):
+    with serve(handle) as (url, _):
         yield url, heads
 
 
