@@ -63,15 +63,15 @@ class ResultsDir:
         # synced) by `batchrun export`, and four fsyncs per task would cap a large batch.
         # The folder is made once here (each write below would otherwise try again).
         directory = self.task_dir(record.task_id)
-        directory.mkdir(parents=True, exist_ok=True)
+        fresh = _make_folder(directory)
         _write_json(directory / "output.json", record.output, durable=False, parent_exists=True)
-        _write_or_remove(directory / "run.json", record.run_response, durable=False)
+        _write_or_remove(directory / "run.json", record.run_response, fresh=fresh)
         # A task that failed and then succeeded on resume must not keep its old timeline.
-        _write_or_remove(directory / "timeline.json", record.timeline, durable=False)
+        _write_or_remove(directory / "timeline.json", record.timeline, fresh=fresh)
         files = [ExportedFile.from_value(f).as_dict() for f in record.files]
-        _write_or_remove(directory / "files.json", files or None, durable=False)
+        _write_or_remove(directory / "files.json", files or None, fresh=fresh)
         artifacts = [ExportedFile.from_value(f).as_dict() for f in record.artifacts]
-        _write_or_remove(directory / "artifacts.json", artifacts or None, durable=False)
+        _write_or_remove(directory / "artifacts.json", artifacts or None, fresh=fresh)
 
     def write_tables(self, records: Iterable[TaskRow]) -> None:
         """`outputs.jsonl`, then `outputs.csv` from it: `records` (in spec order) are read
@@ -113,12 +113,24 @@ def _write_json(
     )
 
 
-def _write_or_remove(path: Path, value: Any, *, durable: bool = True) -> None:
-    # Only used inside a task folder that `write_task` has just made.
+def _make_folder(directory: Path) -> bool:
+    """Make a task folder; True when it did not exist (so none of its files can either)."""
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        return False
+    except FileNotFoundError:  # the first task: `tasks/` itself is new
+        directory.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def _write_or_remove(path: Path, value: Any, *, fresh: bool) -> None:
+    # Only used inside a task folder that `write_task` has just made (`fresh`: made now).
     if value is None:
-        path.unlink(missing_ok=True)
+        if not fresh:
+            path.unlink(missing_ok=True)
     else:
-        _write_json(path, value, durable=durable, parent_exists=True)
+        _write_json(path, value, durable=False, parent_exists=True)
 
 
 def _require_plain_component(label: str, value: str) -> None:
