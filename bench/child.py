@@ -14,6 +14,7 @@ from pathlib import Path
 class ChildUsage:
     wall_s: float
     cpu_s: float  # user + system of the child alone (wait4 gives its own rusage)
+    system_s: float  # the kernel's part of cpu_s (file creation, sockets)
     peak_rss_mb: float
     exit_code: int
     stderr_tail: str
@@ -51,6 +52,7 @@ def run_measured(
     return ChildUsage(
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
+        system_s=usage.ru_stime,
         # KiB. Not ru_maxrss: on exec Linux folds the forking parent's high-water mark into
         # the child's (this parent holds the simulator, which grows with every run), so the
         # child's own peak is read from /proc while it runs, every 20 ms.

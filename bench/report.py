@@ -214,7 +214,9 @@ def _scale(settings: BenchSettings, points: list[ScalePoint]) -> list[str]:
         "done). Plan and validate = `plan` (empty state) and `validate` of the same tasks read "
         "from a CSV file. Report = `report` of the finished batch (report.html). State = the "
         "SQLite file (with its WAL) per task; results = the results directory (one directory "
-        "per task plus the tables). Each cell with two figures is wall time / peak RSS.",
+        "per task plus the tables). Each cell with two figures is wall time / peak RSS. CPU per "
+        "task is user + system time, the system part in brackets: mostly the kernel creating "
+        "each task's folder and files, which varies with the disk's recent history.",
         "",
         "| Tasks | Wall time | Tasks/s | CPU per task | Peak RSS | State per task "
         "| Results size | Requests per task | Resume | Plan | Validate | Report |",
@@ -223,7 +225,8 @@ def _scale(settings: BenchSettings, points: list[ScalePoint]) -> list[str]:
     for point in points:
         lines.append(
             f"| {point.tasks:,} | {point.apply.wall_s:.1f} s | {point.tasks_per_s:.0f} "
-            f"| {point.cpu_ms_per_task:.1f} ms | {point.apply.peak_rss_mb:.0f} MB "
+            f"| {point.cpu_ms_per_task:.2f} ms ({point.system_ms_per_task:.2f}) "
+            f"| {point.apply.peak_rss_mb:.0f} MB "
             f"| {point.state_bytes_per_task / 1000:.1f} KB | {_mb(point.results_bytes)} "
             f"| {point.requests_total / point.tasks:.2f} | {_usage(point.resume)} "
             f"| {_usage(point.plan)} | {_usage(point.validate)} "
