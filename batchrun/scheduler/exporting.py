@@ -92,10 +92,9 @@ class ResultsExporter:
         self._send.send_nowait((task_id, run))
         self._backlog += 1
 
-    async def hand_over(self, task_id: str, run: RunResponse | None) -> None:
-        """`schedule`, then wait while the backlog is over its bound (the task is safe in the
+    async def wait_for_room(self) -> None:
+        """Wait while the backlog is over its bound (the ended tasks in it are safe in the
         state meanwhile: this only keeps memory flat)."""
-        self.schedule(task_id, run)
         while self._backlog > BACKLOG_LIMIT:
             if self._room is None:
                 self._room = anyio.Event()

@@ -24,7 +24,7 @@ from batchrun.client import (
     new_attempt_key,
 )
 from batchrun.events import EventKind, EventSink
-from batchrun.halt import HaltTracker
+from batchrun.halt import HaltTracker, HaltTrip
 from batchrun.redaction import Redactor
 from batchrun.scheduler.account_limit import AccountLimit
 from batchrun.scheduler.attempt_request import attempt_bodies
@@ -321,8 +321,7 @@ class Scheduler:
             case SubmitFailure.FAIL_TASK:
                 self._forget(task, attempt, verdict.reason, final=True)
                 self._emit(EventKind.TASK_FAILED, verdict.reason, "error", task=task.id)
-                await self.exporter.hand_over(task.id, None)
-                await self._ended(task.id, "failed", verdict.reason)
+                await self._ended(task.id, None, "failed", verdict.reason)
             case SubmitFailure.FATAL:
                 self._forget(task, attempt, verdict.reason, final=False)
                 raise self.health.fatal_error(error)
@@ -386,11 +385,18 @@ class Scheduler:
         self._forget(task, attempt, "no run was created", final=False)
         return None
 
-    async def _ended(self, task_id: str, end_status: str, reason: str | None) -> None:
-        """A task reached its final state: count it against the halt policy."""
+    async def _ended(
+        self, task_id: str, run: RunResponse | None, end_status: str, reason: str | None
+    ) -> None:
+        """A task reached its final state: export it (run None: read it again if it had one)
+        and count it against the halt policy; then wait while the export backlog is full."""
+        self.exporter.schedule(task_id, run)
         trip = self.halt.record_end(task_id, end_status, reason)
-        if trip is None:
-            return
+        if trip is not None:
+            await self._halt(trip)
+        await self.exporter.wait_for_room()
+
+    async def _halt(self, trip: HaltTrip) -> None:
         self.stats.halted = trip.as_dict() | {"message": trip.message}
         self._stopping = True
         self._queue.drop_pending()
@@ -445,8 +451,7 @@ class Scheduler:
         match outcome:
             case Succeeded():
                 self._emit(EventKind.TASK_SUCCEEDED, "succeeded", **common)
-                await self.exporter.hand_over(task.id, run)
-                await self._ended(task.id, "succeeded", None)
+                await self._ended(task.id, run, "succeeded", None)
             case RetryLater(next_at, reason):
                 delay = max(0.0, (next_at - now_utc()).total_seconds())
                 common["data"] |= {"delay_s": delay, "reason": reason}
@@ -459,12 +464,10 @@ class Scheduler:
                 self._queue.add_later(Job(task), delay)
             case Failed(reason, end_status):
                 self._emit(EventKind.TASK_FAILED, reason, "error", **common)
-                await self.exporter.hand_over(task.id, run)
-                await self._ended(task.id, end_status, reason)
+                await self._ended(task.id, run, end_status, reason)
             case Canceled(reason):
                 self._emit(EventKind.TASK_CANCELED, reason, "warning", **common)
-                await self.exporter.hand_over(task.id, run)
-                await self._ended(task.id, "canceled", reason)
+                await self._ended(task.id, run, "canceled", reason)
 
     def _canceled_elsewhere(self, task: TaskSpec) -> bool:
         """`batchrun cancel` ran while this apply was running: respect it."""

@@ -33,7 +33,8 @@ def test_workers_wait_while_the_export_backlog_is_full() -> None:
 
     async def produce(index: int) -> None:
         for number in range(per_producer):
-            await exporter.hand_over(f"t{index}-{number}", None)
+            exporter.schedule(f"t{index}-{number}", None)
+            await exporter.wait_for_room()
 
     async def scenario() -> None:
         async with anyio.create_task_group() as exporters:
