@@ -151,14 +151,12 @@ class Http11Transport(httpx.AsyncBaseTransport):
             return
         connection.expires_at = time.monotonic() + KEEPALIVE_EXPIRY_S
         for waiter in self._waiters:
-            if waiter.origin == connection.origin:
+            if waiter.origin == connection.origin and not waiter.future.done():
                 self._waiters.remove(waiter)
                 waiter.future.set_result(connection)
                 return
-        if self._waiters:
-            # Someone waits for another origin: this connection's slot serves them better.
-            connection.close()
-            self._waiters.popleft().future.set_result(None)
+        if self._hand_slot_to_waiter():
+            connection.close()  # someone waits for another origin: the slot serves them
             return
         self._idle.setdefault(connection.origin, []).append(connection)
 
@@ -167,10 +165,18 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self._free_slot()
 
     def _free_slot(self) -> None:
-        if self._waiters and not self._closed:
-            self._waiters.popleft().future.set_result(None)  # the slot passes on
-        else:
+        if not self._hand_slot_to_waiter():
             self._open -= 1
+
+    def _hand_slot_to_waiter(self) -> bool:
+        # A request canceled while it waited has its future canceled at once but leaves the
+        # queue only when its task next runs: it is passed over.
+        while self._waiters and not self._closed:
+            waiter = self._waiters.popleft()
+            if not waiter.future.done():
+                waiter.future.set_result(None)
+                return True
+        return False
 
 
 class _Waiter:

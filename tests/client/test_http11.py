@@ -158,6 +158,32 @@ async def test_a_request_given_up_mid_exchange_frees_its_connection() -> None:
         conn.close()
 
 
+async def test_requests_canceled_while_waiting_are_passed_over() -> None:
+    # Ctrl-C cancels every request at once: those waiting for a connection are canceled
+    # before the one holding it lets go, and must not be handed its slot.
+    held: list[socket.socket] = []
+
+    def handle(conn: socket.socket) -> None:
+        while read_request(conn):
+            if not held:
+                held.append(conn.dup())  # the first request never gets an answer
+                return
+            conn.sendall(answer())
+
+    with serve(handle) as (url, _):
+        async with http_client(max_connections=1) as client:
+            transport = client._transport
+            with anyio.move_on_after(0.3):
+                async with anyio.create_task_group() as group:
+                    for _ in range(5):  # one holds the connection, four wait
+                        group.start_soon(client.get, url)
+            assert transport.open_connections == 0  # type: ignore[attr-defined]
+            assert not transport._waiters  # type: ignore[attr-defined]
+            assert (await client.get(url, timeout=2.0)).json() == {}
+    for conn in held:
+        conn.close()
+
+
 # -- how a body is framed --------------------------------------------------------------------
 
 
