@@ -110,14 +110,15 @@ class Scheduler:
     # -- the whole invocation ----------------------------------------------------------------
 
     async def run(self, jobs: list[Job], tries: dict[str, int], exports: list[str]) -> RunStats:
-        """Drive `jobs` (tasks to submit or re-attach, due now or later) and export the ended
-        tasks `exports`; `tries` holds each task's attempts for its current request."""
-        self._tries = tries  # the scheduler's own from now on: no copy of 100,000 entries
+        """Drive `jobs` (to submit or re-attach, now or later), export the ended `exports`.
+        `jobs` and `tries` (attempts per task for its current request) become its own."""
+        self._tries = tries
+        self.stats.worked = bool(jobs or exports)
         for job in jobs:
             self._queue.add_later(job, job.delay_s) if job.delay_s else self._queue.add(job)
+        jobs.clear()  # the queue holds them now; each is freed once driven
         for task_id in exports:
             self.exporter.schedule(task_id, None)
-        self.stats.worked = bool(jobs or exports)
         # Transitions share transactions and attempt keys share syncs (state/grouping.py).
         with self.store.grouped_writes():
             try:
@@ -386,12 +387,12 @@ class Scheduler:
         return None
 
     async def _ended(
-        self, task_id: str, run: RunResponse | None, end_status: str, reason: str | None
+        self, task_id: str, run: RunResponse | None, status: str, why: str | None
     ) -> None:
-        """A task reached its final state: export it (run None: read it again if it had one)
-        and count it against the halt policy; then wait while the export backlog is full."""
+        """A task ended: export it, count it against the halt policy, wait while exports lag."""
         self.exporter.schedule(task_id, run)
-        trip = self.halt.record_end(task_id, end_status, reason)
+        self._tries.pop(task_id, None)  # an ended task is not submitted again here
+        trip = self.halt.record_end(task_id, status, why)
         if trip is not None:
             await self._halt(trip)
         await self.exporter.wait_for_room()
