@@ -19,7 +19,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import httpx
@@ -32,6 +32,7 @@ _HEAD_LIMIT = 256 * 1024  # bytes of status line and headers accepted
 _PRELOAD_LIMIT = 256 * 1024  # bodies up to this, with a known length, are read at once
 _CHUNK = 64 * 1024
 _NO_BODY_STATUSES = frozenset({204, 304})
+_BODY_CUT_SHORT = "peer closed connection without sending complete message body"
 
 
 class Http11Transport(httpx.AsyncBaseTransport):
@@ -285,46 +286,41 @@ class _Connection:
             raise httpx.WriteError(str(exc) or type(exc).__name__) from None
 
     async def read_head(self, timeout: float | None) -> _Head:
-        try:
-            async with asyncio.timeout(timeout):
-                raw = await self.reader.readuntil(b"\r\n\r\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial:
-                raise httpx.RemoteProtocolError("the response head was cut short") from None
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response."
-            ) from None
-        except asyncio.LimitOverrunError:
-            raise httpx.RemoteProtocolError("the response head is too large") from None
-        except TimeoutError:
-            raise httpx.ReadTimeout("no response in time") from None
-        except OSError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from None
+        raw = await self._receive(
+            self.reader.readuntil(b"\r\n\r\n"),
+            timeout,
+            cut_short="the response head was cut short",
+            nothing="Server disconnected without sending a response.",
+        )
         return _Head(raw)
 
     async def read(self, size: int, timeout: float | None, *, exactly: bool) -> bytes:
-        try:
-            async with asyncio.timeout(timeout):
-                if exactly:
-                    return await self.reader.readexactly(size)
-                return await self.reader.read(size)
-        except asyncio.IncompleteReadError:
-            raise httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body"
-            ) from None
-        except TimeoutError:
-            raise httpx.ReadTimeout("reading the response body timed out") from None
-        except OSError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from None
+        operation = self.reader.readexactly(size) if exactly else self.reader.read(size)
+        return await self._receive(operation, timeout, cut_short=_BODY_CUT_SHORT)
 
     async def read_line(self, timeout: float | None) -> bytes:
+        operation = self.reader.readuntil(b"\r\n")
+        return await self._receive(operation, timeout, cut_short=_BODY_CUT_SHORT)
+
+    @staticmethod
+    async def _receive(
+        operation: Coroutine[Any, Any, bytes],
+        timeout: float | None,
+        *,
+        cut_short: str,
+        nothing: str | None = None,
+    ) -> bytes:
+        """Await one read of the response with httpx's meaning for each way it can fail."""
         try:
             async with asyncio.timeout(timeout):
-                return await self.reader.readuntil(b"\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            raise httpx.RemoteProtocolError("malformed chunked response body") from None
+                return await operation
+        except asyncio.IncompleteReadError as exc:
+            message = nothing if nothing is not None and not exc.partial else cut_short
+            raise httpx.RemoteProtocolError(message) from None
+        except asyncio.LimitOverrunError:
+            raise httpx.RemoteProtocolError("a response head or chunk line is too long") from None
         except TimeoutError:
-            raise httpx.ReadTimeout("reading the response body timed out") from None
+            raise httpx.ReadTimeout("no response in time") from None
         except OSError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from None
 

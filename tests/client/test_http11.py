@@ -19,7 +19,13 @@ import pytest
 from client_helpers import client_for
 from raw_http import answer, keep_answering, read_request, serve
 
-from batchrun.client import AmbiguousSubmitError, HttpRetryPolicy, SkyvernClient, TransportError
+from batchrun.client import (
+    AmbiguousSubmitError,
+    HttpRetryPolicy,
+    SkyvernClient,
+    TransportError,
+    http11,
+)
 from batchrun.client.http11 import Http11Transport
 from batchrun.client.transport import MAX_CONNECTIONS
 
@@ -92,6 +98,19 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(one_shot_
             assert (await client.get(url)).text == "ok"
             await anyio.sleep(0.05)  # let the hang-up reach the idle socket
     assert len(accepted) == 5  # each request on a fresh connection, none failed
+
+
+async def test_an_idle_connection_past_its_keep_alive_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http11, "KEEPALIVE_EXPIRY_S", 0.05)
+    with serve(keep_answering(lambda request: answer(b'"ok"'))) as (url, accepted):
+        async with http_client() as client:
+            await client.get(url)
+            await client.get(url)  # at once: the same connection
+            await anyio.sleep(0.1)
+            await client.get(url)  # past the expiry: a new one
+    assert len(accepted) == 2
 
 
 @pytest.mark.parametrize(
